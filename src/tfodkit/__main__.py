@@ -1,0 +1,5 @@
+"""``python -m tfodkit`` runs the ``tfod`` command."""
+
+from tfodkit.cli import main
+
+main()

@@ -1,0 +1,113 @@
+"""CVAT "TFRecord 1.0" archives: ``NAME.zip/{<subset>.tfrecord…, label_map.pbtxt}``.
+
+Export writes one ``<subset>.tfrecord`` per subset (``default.tfrecord`` without subsets) and the label map,
+label ids from 1 in the dataset's label order; with ``save_images`` the original image bytes go into
+``image/encoded`` unchanged, otherwise encoded/format/sha256 are present and empty, as CVAT writes them.
+Import reads every ``*.tfrecord`` member of any name (member stem = subset) straight from the archive, with or
+without a label map.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+from tfodkit.archive import open_member, open_zip, safe_members
+from tfodkit.errors import UsageError
+from tfodkit.formats import tfod
+from tfodkit.labelmap import parse_label_map, read_label_map
+from tfodkit.model import Dataset, Item, LabelMap
+from tfodkit.records import read_records
+from tfodkit.storage import OutputSet, atomic_file
+
+
+def detect(path: str) -> bool:
+    """A ``.zip`` holding at least one ``.tfrecord`` member."""
+    if not str(path).lower().endswith(".zip") or not os.path.isfile(path):
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(tfod._is_record_name(PurePosixPath(name).name) for name in archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def write(dataset: Dataset, path: str, *, save_images: bool = False, workers: int = 1) -> None:
+    """Export ``dataset`` as a CVAT "TFRecord 1.0" zip, atomically.
+
+    Example:
+        >>> import tempfile, os
+        >>> from tfodkit.model import ImageRef, Objects
+        >>> target = os.path.join(tempfile.mkdtemp(), "task.zip")
+        >>> items = [Item("a", ImageRef("a.jpg", width=4, height=4), Objects.from_boxes([[0, 0, 2, 2]], [1]))]
+        >>> write(Dataset(items, LabelMap.from_names(["cat"])), target)
+        >>> sorted(zipfile.ZipFile(target).namelist())
+        ['default.tfrecord', 'label_map.pbtxt']
+    """
+    if not str(path).lower().endswith(".zip"):
+        raise UsageError(f"{path}: a CVAT TFRecord archive is a .zip file")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".tfodkit-staging-", dir=target.parent) as staging:
+        with OutputSet() as outputs:
+            files = tfod.write_records(dataset, staging, outputs, save_images=save_images, workers=workers)
+        # Embedded JPEG/PNG do not deflate: store them; records of boxes alone deflate ~10:1.
+        compression = zipfile.ZIP_STORED if save_images else zipfile.ZIP_DEFLATED
+        with atomic_file(target) as out, zipfile.ZipFile(out, "w", compression=compression, allowZip64=True) as archive:
+            for file in sorted(files, key=lambda file: (file.name == tfod.LABEL_MAP_NAME, file.name)):
+                archive.write(file, arcname=file.name)
+
+
+def read(path: str, *, label_map: str | None = None, images_dir: str | None = None) -> Dataset:
+    """Import a CVAT "TFRecord 1.0" zip (or a folder of ``.tfrecord`` files) as a streaming dataset.
+
+    Labels resolve by ``class/text``, else the label map by ``class/label``, else ``label_<id>``. ``label_map``
+    (a path) overrides the archive's own ``label_map.pbtxt``.
+    """
+    if os.path.isdir(path):
+        return tfod.read(path, label_map=label_map, images_dir=images_dir)
+    with open_zip(path) as archive:
+        members = safe_members(archive, path)
+        record_members = sorted(
+            (member for member in members if tfod._is_record_name(PurePosixPath(member.filename).name)),
+            key=lambda member: member.filename,
+        )
+        if not record_members:
+            from tfodkit.errors import FormatError
+
+            raise FormatError("the archive holds no .tfrecord file", path=path)
+        if label_map is not None:
+            labels = read_label_map(label_map)
+        else:
+            label_map_members = [m for m in members if PurePosixPath(m.filename).name == tfod.LABEL_MAP_NAME]
+            labels = LabelMap()
+            if label_map_members:
+                with open_member(archive, label_map_members[0], path) as stream:
+                    labels = parse_label_map(
+                        stream.read().decode("utf-8-sig"), path=f"{path}!{label_map_members[0].filename}"
+                    )
+    member_names = [member.filename for member in record_members]
+    return Dataset(
+        functools.partial(_iterate_items, path, member_names, labels, images_dir),
+        labels,
+        name=Path(path).stem,
+    )
+
+
+def _iterate_items(path: str, member_names: list[str], labels: LabelMap, images_dir: str | None) -> Iterator[Item]:
+    with open_zip(path) as archive:
+        for name in member_names:
+            info = archive.getinfo(name)
+            where = f"{path}!{name}"
+            with open_member(archive, info, path) as stream:
+                yield from tfod.read_record_stream(
+                    read_records(stream, name=where),
+                    labels,
+                    subset=tfod.subset_of(name),
+                    where=where,
+                    images_dir=images_dir,
+                )

@@ -1,0 +1,548 @@
+"""The TF Object Detection API detection schema: items <-> ``tf.train.Example`` records, and ``.tfrecord`` files.
+
+Keys follow the OD API's ``tf_example_decoder`` and CVAT's "TFRecord 1.0" (design §1.3). Boxes are normalized
+by width/height on write and denormalized on read; label names resolve from ``class/text``, else the label map
+by ``class/label``, else ``label_<id>``. Keys tfodkit does not model are kept in
+``item.attributes["tfrecord_features"]`` and written back unchanged.
+
+Read: ``read("train.tfrecord")``, ``read("folder/")`` (every ``.tfrecord`` in it, subset = file stem, shards
+grouped), ``read("data/*.tfrecord")``. Write: ``write(dataset, "out.tfrecord")`` (one file) or
+``write(dataset, "out_dir/")`` (one ``<subset>.tfrecord`` per subset); both add ``label_map.pbtxt``.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import warnings
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tfodkit import model
+from tfodkit.errors import FormatError, TfodError, UsageError
+from tfodkit.example import decode_example, encode_example
+from tfodkit.labelmap import format_label_map, read_label_map
+from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
+from tfodkit.parallel import ordered_map
+from tfodkit.records import RecordWriter, read_records, shard_names
+from tfodkit.storage import OutputSet, is_url
+
+# ---------------------------------------------------------------------------------------------- keys
+FILENAME = "image/filename"
+SOURCE_ID = "image/source_id"
+HEIGHT = "image/height"
+WIDTH = "image/width"
+ENCODED = "image/encoded"
+FORMAT = "image/format"
+SHA256 = "image/key/sha256"
+XMIN = "image/object/bbox/xmin"
+XMAX = "image/object/bbox/xmax"
+YMIN = "image/object/bbox/ymin"
+YMAX = "image/object/bbox/ymax"
+CLASS_LABEL = "image/object/class/label"
+CLASS_TEXT = "image/object/class/text"
+MASK = "image/object/mask"
+
+# Per-object OD API extras <-> model attribute columns, with the value kind written.
+OBJECT_EXTRAS: dict[str, tuple[str, str]] = {
+    "image/object/difficult": (model.DIFFICULT, "int"),
+    "image/object/truncated": (model.TRUNCATED, "int"),
+    "image/object/view": (model.POSE, "bytes"),
+    "image/object/is_crowd": (model.IS_CROWD, "int"),
+    "image/object/area": (model.AREA, "float"),
+    "image/object/group_of": (model.GROUP_OF, "int"),
+    "image/object/weight": (model.WEIGHT, "float"),
+}
+ITEM_KEYS = frozenset({FILENAME, SOURCE_ID, HEIGHT, WIDTH, ENCODED, FORMAT, SHA256})
+OBJECT_KEYS = frozenset({XMIN, XMAX, YMIN, YMAX, CLASS_LABEL, CLASS_TEXT, MASK, *OBJECT_EXTRAS})
+EXTRA_FEATURES = "tfrecord_features"  # item attribute holding the record keys tfodkit does not model
+
+RECORD_SUFFIXES = (".tfrecord", ".record", ".tfrecords")
+COMPRESSED_SUFFIXES = (".gz", ".gzip", ".zlib", ".zz")
+LABEL_MAP_NAME = "label_map.pbtxt"
+
+
+# ---------------------------------------------------------------------------------------------- write
+def item_to_features(
+    item: Item,
+    label_map: LabelMap,
+    *,
+    save_images: bool = True,
+    numerical_masks: bool = False,
+) -> dict[str, Any]:
+    """The ``tf.train.Example`` features of one item, as ``encode_example`` takes them.
+
+    Example:
+        >>> label_map = LabelMap.from_names(["car"])
+        >>> item = Item("a", ImageRef("a.jpg", width=200, height=100), Objects.from_boxes([[20, 10, 60, 50]], [1]))
+        >>> features = item_to_features(item, label_map)
+        >>> features["image/object/bbox/xmax"].tolist(), features["image/object/class/text"]
+        ([0.30000001192092896], [b'car'])
+    """
+    width, height = item.image.size
+    objects = item.objects
+    features: dict[str, Any] = dict(item.attributes.get(EXTRA_FEATURES) or {})
+    source_id = item.attributes.get("source_id")
+    features[FILENAME] = [item.image.name.encode("utf-8")]
+    features[SOURCE_ID] = [(item.image.name if source_id is None else str(source_id)).encode("utf-8")]
+    features[HEIGHT] = np.array([height], dtype=np.int64)
+    features[WIDTH] = np.array([width], dtype=np.int64)
+
+    encoded = b""
+    if save_images and item.image.has_bytes:
+        encoded = item.image.read()
+    features[ENCODED] = [encoded]
+    features[FORMAT] = [model.image_format_of(encoded).encode("ascii") if encoded else b""]
+    features[SHA256] = [model.sha256_hex(encoded).encode("ascii") if encoded else b""]
+
+    boxes = objects.boxes
+    scale = np.array([width, height, width, height], dtype=np.float64)
+    if width <= 0 or height <= 0:
+        raise FormatError(f"item {item.id!r}: image size {width}x{height} cannot normalize boxes")
+    normalized_boxes = (boxes / scale).astype(np.float32)
+    features[XMIN] = normalized_boxes[:, 0]
+    features[YMIN] = normalized_boxes[:, 1]
+    features[XMAX] = normalized_boxes[:, 2]
+    features[YMAX] = normalized_boxes[:, 3]
+    features[CLASS_LABEL] = objects.label_ids.astype(np.int64)
+    features[CLASS_TEXT] = [_label_name(label_map, label_id, item).encode("utf-8") for label_id in objects.label_ids]
+
+    for key, (column_name, kind) in OBJECT_EXTRAS.items():
+        if column_name in objects.attributes:
+            features[key] = _extra_column(objects.attribute(column_name), kind)
+
+    if objects.has_masks:
+        features[MASK] = _mask_feature(objects.masks, height, width, numerical=numerical_masks)
+    return features
+
+
+def item_to_example(item: Item, label_map: LabelMap, **options: Any) -> bytes:
+    """The serialized ``tf.train.Example`` of one item (deterministic bytes)."""
+    return encode_example(item_to_features(item, label_map, **options))
+
+
+def _label_name(label_map: LabelMap, label_id: int, item: Item) -> str:
+    name = label_map.name_of(int(label_id))
+    if name is None:
+        raise FormatError(f"item {item.id!r}: label id {int(label_id)} is not in the label map")
+    return name
+
+
+def _extra_column(values: list[Any], kind: str) -> Any:
+    if kind == "bytes":
+        return [("" if value is None else str(value)).encode("utf-8") for value in values]
+    if kind == "float":
+        return np.array([np.nan if value is None else float(value) for value in values], dtype=np.float32)
+    return np.array([0 if value is None else int(value) for value in values], dtype=np.int64)
+
+
+def _mask_feature(masks: list[Mask | None], height: int, width: int, *, numerical: bool) -> Any:
+    if numerical:
+        planes = np.zeros((len(masks), height, width), dtype=np.float32)
+        for index, mask in enumerate(masks):
+            if mask is not None:
+                planes[index] = _checked_mask_array(mask, height, width)
+        return planes.reshape(-1)
+    # An object without a mask gets an all-zero PNG of full size: TF's decoder needs a decodable PNG
+    # for every object (see design §1.7); readers treat an all-zero or empty entry as "no mask".
+    empty_png: bytes | None = None
+    encoded = []
+    for mask in masks:
+        if mask is None:
+            if empty_png is None:
+                empty_png = model.encode_png_mask(np.zeros((height, width), dtype=bool))
+            encoded.append(empty_png)
+        else:
+            encoded.append(mask.png)
+    return encoded
+
+
+def _checked_mask_array(mask: Mask, height: int, width: int) -> np.ndarray:
+    array = mask.array
+    if array.shape != (height, width):
+        raise FormatError(f"mask of shape {array.shape} does not match the image size {height}x{width}")
+    return array
+
+
+def write(
+    dataset: Dataset,
+    path: str,
+    *,
+    save_images: bool = True,
+    compression: str | None = None,
+    shards: int | None = None,
+    numerical_masks: bool = False,
+    workers: int = 1,
+) -> None:
+    """Write ``dataset`` as TF OD API records, atomically.
+
+    ``path`` ending in ``.tfrecord`` (or ``.record``) is one file holding every subset (``shards=N`` splits it
+    into ``NAME-0000i-of-0000N.tfrecord``); any other path is a folder with one ``<subset>.tfrecord`` per
+    subset. ``label_map.pbtxt`` is written beside the records in both cases.
+
+    Example:
+        >>> import tempfile, os
+        >>> folder = tempfile.mkdtemp()
+        >>> items = [Item("a", ImageRef("a.jpg", width=4, height=4), Objects.from_boxes([[0, 0, 2, 2]], [1]))]
+        >>> write(Dataset(items, LabelMap.from_names(["cat"])), os.path.join(folder, "out.tfrecord"))
+        >>> sorted(os.listdir(folder))
+        ['label_map.pbtxt', 'out.tfrecord']
+    """
+    with OutputSet() as outputs:
+        write_records(
+            dataset,
+            path,
+            outputs,
+            save_images=save_images,
+            compression=compression,
+            shards=shards,
+            numerical_masks=numerical_masks,
+            workers=workers,
+        )
+
+
+def write_records(
+    dataset: Dataset,
+    path: str,
+    outputs: OutputSet,
+    *,
+    save_images: bool = True,
+    compression: str | None = None,
+    shards: int | None = None,
+    numerical_masks: bool = False,
+    workers: int = 1,
+) -> list[Path]:
+    """Write the records and label map of ``dataset`` under temporary names registered in ``outputs``.
+
+    Returns the final paths (renamed when ``outputs`` commits). Used by :func:`write` and the CVAT zip writer.
+    """
+    if is_url(path):
+        raise UsageError(f"{path}: writing records to a URL is not supported yet; write locally and copy")
+    if shards is not None and shards < 1:
+        raise UsageError(f"--shards must be at least 1, got {shards}")
+    target = Path(path)
+    single_file = target.suffix in RECORD_SUFFIXES or target.name.endswith(
+        tuple(suffix + compressed for suffix in RECORD_SUFFIXES for compressed in COMPRESSED_SUFFIXES)
+    )
+    folder = target.parent if single_file else target
+    encode = functools.partial(
+        _encode_for_writer, label_map=dataset.label_map, save_images=save_images, numerical_masks=numerical_masks
+    )
+    writers: dict[Path, RecordWriter] = {}
+    bases: set[Path] = set()  # one per subset (folder output) or the one file
+
+    def writer_for(record_path: Path) -> RecordWriter:
+        writer = writers.get(record_path)
+        if writer is None:
+            writer = RecordWriter(str(outputs.temp_path_for(record_path)), compression=compression)
+            writer.__enter__()
+            writers[record_path] = writer
+        return writer
+
+    missing_images = 0
+    try:
+        for subset, item_key, example_bytes, had_image in ordered_map(encode, dataset, workers=workers):
+            missing_images += save_images and not had_image
+            base = target if single_file else folder / f"{_safe_subset_name(subset)}.tfrecord"
+            bases.add(base)
+            record_path = base
+            if shards:
+                record_path = Path(shard_names(str(base), shards)[_shard_of(item_key, shards)])
+            writer_for(record_path).write(example_bytes)
+        # An empty dataset still gives its (empty) file, and every shard of a set exists, even an empty one.
+        for base in bases or {target if single_file else folder / "default.tfrecord"}:
+            for record_path in map(Path, shard_names(str(base), shards)) if shards else [base]:
+                writer_for(record_path)
+    except BaseException as error:
+        for writer in writers.values():
+            writer.__exit__(type(error), error, error.__traceback__)
+        raise
+    for writer in writers.values():
+        writer.__exit__(None, None, None)
+    label_map_path = folder / LABEL_MAP_NAME
+    outputs.temp_path_for(label_map_path).write_text(format_label_map(dataset.label_map), encoding="utf-8")
+    if missing_images:
+        warnings.warn(f"{missing_images} item(s) had no image bytes to embed; their image/encoded is empty", stacklevel=2)
+    return [*writers, label_map_path]
+
+
+def _encode_for_writer(
+    item: Item, *, label_map: LabelMap, save_images: bool, numerical_masks: bool
+) -> tuple[str, str, bytes, bool]:
+    example_bytes = item_to_example(item, label_map, save_images=save_images, numerical_masks=numerical_masks)
+    return item.subset, item.id, example_bytes, item.image.has_bytes
+
+
+def _shard_of(item_key: str, shards: int) -> int:
+    """Deterministic shard of an item: CRC-32 of its key mod the shard count (same on every run and worker)."""
+    return zlib.crc32(item_key.encode("utf-8")) % shards
+
+
+def _safe_subset_name(subset: str) -> str:
+    if not subset or subset in (".", "..") or "/" in subset or "\\" in subset or "\x00" in subset:
+        raise FormatError(f"subset name {subset!r} cannot be a file name")
+    return subset
+
+
+# ---------------------------------------------------------------------------------------------- read
+def example_to_item(
+    features: Mapping[str, Any],
+    label_map: LabelMap,
+    *,
+    subset: str = "default",
+    images_dir: str | None = None,
+    where: str = "record",
+    record_index: int | None = None,
+) -> Item:
+    """The :class:`Item` of one decoded record; labels are resolved against (and added to) ``label_map``.
+
+    Raises :class:`FormatError` naming ``where`` and ``record_index`` when per-object lists disagree in length.
+    """
+
+    def fail(message: str) -> FormatError:
+        return FormatError(message, path=where, record_index=record_index)
+
+    filename = _first_text(features, FILENAME, fail)
+    source_id = _first_text(features, SOURCE_ID, fail)
+    height = _first_int(features, HEIGHT, fail)
+    width = _first_int(features, WIDTH, fail)
+    encoded = _first_bytes(features, ENCODED)
+
+    boxes = np.stack([_floats(features, key) for key in (XMIN, YMIN, XMAX, YMAX)], axis=1) if XMIN in features else None
+    count = 0 if boxes is None else len(boxes)
+    for key in (XMIN, XMAX, YMIN, YMAX):
+        if (key in features) != (XMIN in features) or (key in features and len(features[key]) != count):
+            raise fail(f"{key} has {len(features.get(key, ()))} values but {XMIN} has {count}")
+    for key in (CLASS_LABEL, *OBJECT_EXTRAS):
+        if key in features and len(features[key]) != count:
+            raise fail(f"{key} has {len(features[key])} values for {count} objects")
+    if CLASS_TEXT in features and len(features[CLASS_TEXT]) not in (0, count):
+        raise fail(f"{CLASS_TEXT} has {len(features[CLASS_TEXT])} values for {count} objects")
+
+    if not (width > 0 and height > 0) and encoded:
+        width, height = ImageRef(filename or "image", data=encoded).size
+    if count and not (width > 0 and height > 0):
+        raise fail(f"objects need the image size, but {WIDTH}/{HEIGHT} are {width}x{height} and no image is embedded")
+    scale = np.array([width, height, width, height], dtype=np.float64)
+    absolute_boxes = np.zeros((0, 4)) if boxes is None else boxes.astype(np.float64) * scale
+
+    label_ids = _resolve_labels(features, count, label_map, fail)
+    attributes: dict[str, Any] = {}
+    for key, (column_name, kind) in OBJECT_EXTRAS.items():
+        if key in features:
+            values = features[key]
+            if kind == "bytes":
+                attributes[column_name] = [_decode_text(value, key, fail) for value in values]
+            elif kind == "float":
+                attributes[column_name] = [float(value) for value in values]
+            else:
+                attributes[column_name] = [int(value) for value in values]
+    masks = _read_masks(features.get(MASK), count, height, width, fail)
+    objects = Objects(boxes=absolute_boxes, label_ids=label_ids, masks=masks, attributes=attributes)
+
+    name = filename or source_id or f"{subset}_{record_index}"
+    image_path = None
+    if not encoded and images_dir is not None and filename:
+        image_path = os.path.join(images_dir, filename)
+    image = ImageRef(name, data=encoded or None, path=image_path, width=width or None, height=height or None)
+    item_attributes: dict[str, Any] = {"source_id": source_id}
+    extras = {key: value for key, value in features.items() if key not in ITEM_KEYS and key not in OBJECT_KEYS}
+    if extras:
+        item_attributes[EXTRA_FEATURES] = extras
+    return Item(model.item_id_from_name(name), image, objects, subset=subset, attributes=item_attributes)
+
+
+def _first_bytes(features: Mapping[str, Any], key: str) -> bytes:
+    values = features.get(key)
+    if values is None or len(values) == 0:
+        return b""
+    value = values[0]
+    return value if isinstance(value, bytes) else b""
+
+
+def _first_text(features: Mapping[str, Any], key: str, fail: Any) -> str:
+    return _decode_text(_first_bytes(features, key), key, fail)
+
+
+def _decode_text(value: bytes, key: str, fail: Any) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise fail(f"{key} is not UTF-8 text: {error}") from None
+
+
+def _first_int(features: Mapping[str, Any], key: str, fail: Any) -> int:
+    values = features.get(key)
+    if values is None or len(values) == 0:
+        return 0
+    if not isinstance(values, np.ndarray) or values.dtype.kind not in "iu":
+        raise fail(f"{key} must be an int64 list")
+    return int(values[0])
+
+
+def _floats(features: Mapping[str, Any], key: str) -> np.ndarray:
+    values = features[key]
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return values
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
+        return values.astype(np.float32)
+    if isinstance(values, list) and not values:
+        return np.zeros(0, dtype=np.float32)
+    raise FormatError(f"{key} must be a float list")
+
+
+def _resolve_labels(features: Mapping[str, Any], count: int, label_map: LabelMap, fail: Any) -> np.ndarray:
+    texts = features.get(CLASS_TEXT) or []
+    numbers = features.get(CLASS_LABEL)
+    if numbers is not None and len(numbers) and (not isinstance(numbers, np.ndarray) or numbers.dtype.kind not in "iu"):
+        raise fail(f"{CLASS_LABEL} must be an int64 list")
+    label_ids = np.zeros(count, dtype=np.int64)
+    for index in range(count):
+        text = _decode_text(texts[index], CLASS_TEXT, fail) if index < len(texts) else ""
+        number = int(numbers[index]) if numbers is not None and index < len(numbers) else None
+        if text:
+            found = label_map.id_of(text)
+            if found is None:
+                free = number is not None and number > 0 and number not in label_map
+                found = label_map.add(text, number if free else None)
+            label_ids[index] = found
+        elif number is not None:
+            if number not in label_map:
+                label_map.add(f"label_{number}", number)
+            label_ids[index] = number
+        else:
+            raise fail(f"object {index} has neither {CLASS_TEXT} nor {CLASS_LABEL}")
+    return label_ids
+
+
+def _read_masks(values: Any, count: int, height: int, width: int, fail: Any) -> list[Mask | None]:
+    if values is None or len(values) == 0:
+        return [None] * count
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":  # NUMERICAL_MASKS: N*H*W floats
+        if values.size != count * height * width:
+            raise fail(f"{MASK} has {values.size} numbers, expected {count}x{height}x{width}")
+        planes = values.reshape(count, height, width) != 0
+        return [Mask.from_array(plane) if plane.any() else None for plane in planes]
+    if len(values) != count:
+        raise fail(f"{MASK} has {len(values)} entries for {count} objects")
+    masks: list[Mask | None] = []
+    for png in values:
+        masks.append(Mask.from_png(png) if png else None)
+    return masks
+
+
+# ---------------------------------------------------------------------------------------------- sources
+def record_files(path: str) -> list[tuple[str, list[str]]]:
+    """The record files at ``path`` grouped by subset: ``[(subset, [file, …]), …]`` in name order.
+
+    ``path`` is a record file, a folder (every record file in it), a glob, or a sharded base name.
+    """
+    path = str(path)
+    if any(char in path for char in "*?["):
+        files = sorted(glob.glob(path))
+    elif os.path.isdir(path):
+        files = sorted(
+            os.path.join(path, name)
+            for name in os.listdir(path)
+            if _is_record_name(name) and os.path.isfile(os.path.join(path, name))
+        )
+    elif os.path.isfile(path) or is_url(path):
+        files = [path]
+    else:
+        base, suffix = os.path.splitext(path)
+        files = sorted(glob.glob(f"{glob.escape(base)}-[0-9]*-of-[0-9]*{suffix}"))
+    if not files:
+        raise FormatError("no .tfrecord files found", path=path)
+    groups: dict[str, list[str]] = {}
+    for file in files:
+        groups.setdefault(subset_of(file), []).append(file)
+    return list(groups.items())
+
+
+def _is_record_name(name: str) -> bool:
+    lowered = name.lower()
+    for compressed in ("", *COMPRESSED_SUFFIXES):
+        if lowered.endswith(tuple(suffix + compressed for suffix in RECORD_SUFFIXES)):
+            return True
+    return False
+
+
+def subset_of(record_path: str) -> str:
+    """``data/train-00001-of-00004.tfrecord`` → ``train``; ``val.record.gz`` → ``val``."""
+    name = os.path.basename(record_path)
+    for compressed in COMPRESSED_SUFFIXES:
+        if name.lower().endswith(compressed):
+            name = name[: -len(compressed)]
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    parts = stem.rsplit("-", 3)
+    if len(parts) == 4 and parts[2] == "of" and parts[1].isdigit() and parts[3].isdigit():
+        stem = parts[0]
+    return stem or "default"
+
+
+def find_label_map(folder: str) -> str | None:
+    """``label_map.pbtxt`` in ``folder``, else the one ``*label_map*.pbtxt`` there, else None."""
+    exact = os.path.join(folder, LABEL_MAP_NAME)
+    if os.path.isfile(exact):
+        return exact
+    candidates = sorted(glob.glob(os.path.join(glob.escape(folder), "*label_map*.pbtxt")))
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def read(path: str, *, label_map: str | None = None, images_dir: str | None = None) -> Dataset:
+    """Read TF OD API records as a streaming :class:`Dataset`.
+
+    ``label_map`` is a ``label_map.pbtxt`` path; without it one named ``label_map.pbtxt`` next to the records
+    is used when present. Labels not in the map are added as records are read (from ``class/text``, else
+    ``label_<id>``). ``images_dir`` is where to find images that records do not embed.
+
+    Example:
+        >>> import tempfile, os
+        >>> folder = tempfile.mkdtemp()
+        >>> items = [Item("a", ImageRef("a.jpg", width=4, height=4), Objects.from_boxes([[0, 0, 2, 2]], [1]))]
+        >>> write(Dataset(items, LabelMap.from_names(["cat"])), os.path.join(folder, "train.tfrecord"))
+        >>> [(item.subset, item.id, item.objects.boxes.tolist()) for item in read(folder)]
+        [('train', 'a', [[0.0, 0.0, 2.0, 2.0]])]
+    """
+    groups = record_files(path)
+    first_folder = os.path.dirname(groups[0][1][0])
+    label_map_path = label_map or find_label_map(first_folder or ".")
+    labels = read_label_map(label_map_path) if label_map_path else LabelMap()
+    return Dataset(
+        functools.partial(_iterate_items, groups, labels, images_dir),
+        labels,
+        name=Path(str(path).rstrip("/")).stem or "dataset",
+    )
+
+
+def read_record_stream(
+    records: Iterable[bytes], label_map: LabelMap, *, subset: str, where: str, images_dir: str | None = None
+) -> Iterator[Item]:
+    """Items of an iterable of serialized records (a file, a zip member, …)."""
+    for record_index, record in enumerate(records):
+        try:
+            features = decode_example(record)
+        except TfodError as error:
+            raise type(error)(error.message, path=where, record_index=record_index, offset=error.offset) from None
+        yield example_to_item(
+            features, label_map, subset=subset, images_dir=images_dir, where=where, record_index=record_index
+        )
+
+
+def _iterate_items(groups: list[tuple[str, list[str]]], label_map: LabelMap, images_dir: str | None) -> Iterator[Item]:
+    for subset, files in groups:
+        for file in files:
+            yield from read_record_stream(read_records(file), label_map, subset=subset, where=file, images_dir=images_dir)
+
+
+def detect(path: str) -> bool:
+    """True for a record file, a glob of them, or a folder holding record files."""
+    try:
+        return bool(record_files(path))
+    except (FormatError, OSError):
+        return False

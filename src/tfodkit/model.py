@@ -1,0 +1,523 @@
+"""The dataset model: items, image references, column-wise objects, label maps, streaming datasets.
+
+Objects of one item are held column-wise, as the TFRecord layout holds them: one ``(N, 4)`` array of boxes,
+one ``(N,)`` array of label ids, one list of masks, one list of polygon lists, and per-object attribute
+columns. Images are references (a path or bytes), read lazily and never decoded unless a step needs pixels.
+A :class:`Dataset` is an iterable of items plus a label map: it never holds all items in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tfodkit.errors import FormatError, LabelMapError
+
+# Per-object attribute columns with a fixed meaning across formats. Readers fill the ones their format has;
+# writers write the ones their format supports. Any other column name is a free attribute (CVAT <attribute>).
+DIFFICULT = "difficult"  # VOC difficult / TF image/object/difficult (bool)
+TRUNCATED = "truncated"  # VOC truncated / TF image/object/truncated (bool)
+POSE = "pose"  # VOC pose / TF image/object/view (str)
+OCCLUDED = "occluded"  # CVAT occluded (bool)
+IS_CROWD = "is_crowd"  # COCO iscrowd / TF image/object/is_crowd (bool)
+AREA = "area"  # COCO area / TF image/object/area (float)
+GROUP_OF = "group_of"  # Open Images / TF image/object/group_of (bool)
+WEIGHT = "weight"  # TF image/object/weight (float)
+Z_ORDER = "z_order"  # CVAT z_order (int)
+GROUP = "group"  # CVAT group / COCO instance parts: objects sharing a non-zero group are one instance (int)
+
+WELL_KNOWN_ATTRIBUTES = (DIFFICULT, TRUNCATED, POSE, OCCLUDED, IS_CROWD, AREA, GROUP_OF, WEIGHT, Z_ORDER, GROUP)
+
+
+# --------------------------------------------------------------------------------------------- label map
+@dataclass(frozen=True)
+class Label:
+    """One label-map entry: ``id`` (1-based, 0 only for ``background``), ``name`` and optional ``display_name``."""
+
+    id: int
+    name: str
+    display_name: str | None = None
+
+
+class LabelMap:
+    """An ordered mapping of label ids to names, the content of ``label_map.pbtxt``.
+
+    Ids may have gaps (1, 3, 7); order is insertion order. Names and ids are unique.
+
+    Example:
+        >>> label_map = LabelMap.from_names(["car", "person"])
+        >>> label_map.id_of("person"), label_map.name_of(1)
+        (2, 'car')
+        >>> label_map.get_or_add("bike")
+        3
+    """
+
+    def __init__(self, labels: Iterable[Label] = ()) -> None:
+        self._by_id: dict[int, Label] = {}
+        self._id_by_name: dict[str, int] = {}
+        for label in labels:
+            self.add(label.name, label.id, display_name=label.display_name)
+
+    @classmethod
+    def from_names(cls, names: Iterable[str], first_id: int = 1) -> LabelMap:
+        """Number ``names`` from ``first_id`` on, in order."""
+        return cls(Label(first_id + index, name) for index, name in enumerate(names))
+
+    def add(self, name: str, id: int | None = None, *, display_name: str | None = None) -> int:
+        """Add a label and return its id (the next free id after the largest one when ``id`` is None)."""
+        if id is None:
+            id = self.next_id()
+        if id < 0:
+            raise LabelMapError(f"label id {id} of {name!r} is negative")
+        if id in self._by_id:
+            raise LabelMapError(f"label id {id} is used twice ({self._by_id[id].name!r} and {name!r})")
+        if name in self._id_by_name:
+            raise LabelMapError(f"label name {name!r} is used twice (ids {self._id_by_name[name]} and {id})")
+        self._by_id[id] = Label(id, name, display_name)
+        self._id_by_name[name] = id
+        return id
+
+    def next_id(self) -> int:
+        return max(self._by_id, default=0) + 1
+
+    def get_or_add(self, name: str) -> int:
+        """The id of ``name``, adding it with the next free id when it is new."""
+        found = self._id_by_name.get(name)
+        return found if found is not None else self.add(name)
+
+    def id_of(self, name: str) -> int | None:
+        return self._id_by_name.get(name)
+
+    def name_of(self, id: int) -> str | None:
+        label = self._by_id.get(int(id))
+        return None if label is None else label.name
+
+    def __getitem__(self, id: int) -> Label:
+        return self._by_id[int(id)]
+
+    def __contains__(self, id: object) -> bool:
+        return id in self._by_id
+
+    def __iter__(self) -> Iterator[Label]:
+        return iter(self._by_id.values())
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    @property
+    def names(self) -> list[str]:
+        return [label.name for label in self._by_id.values()]
+
+    @property
+    def ids(self) -> list[int]:
+        return list(self._by_id)
+
+    def copy(self) -> LabelMap:
+        return LabelMap(self)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LabelMap) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"LabelMap({[(label.id, label.name) for label in self]})"
+
+
+# --------------------------------------------------------------------------------------------- images
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"BM", "bmp"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+)
+
+
+def image_format_of(encoded: bytes | memoryview) -> str:
+    """The image format (``jpeg``, ``png``, ``gif``, ``bmp``, ``tiff``, ``webp``) from the bytes' signature, or ``""``.
+
+    Example:
+        >>> image_format_of(b"\\xff\\xd8\\xff\\xe0rest")
+        'jpeg'
+    """
+    head = bytes(encoded[:12])
+    for signature, name in _SIGNATURES:
+        if head.startswith(signature):
+            return name
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return ""
+
+
+class ImageRef:
+    """A reference to an item's image: a file name, and where to get its bytes (a path, bytes, or nothing).
+
+    ``name`` is the name annotations use (``000001.jpg``, ``train/000001.jpg``). ``path`` is a local path or an
+    fsspec URL to read the bytes from; ``data`` holds bytes already in hand (an embedded TFRecord image).
+    ``width``/``height`` are read from the image header on first use when not given; pixels are never decoded.
+
+    Example:
+        >>> ref = ImageRef("a.png", width=640, height=480)
+        >>> ref.size, ref.has_bytes
+        ((640, 480), False)
+    """
+
+    __slots__ = ("name", "path", "data", "_width", "_height")
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        path: str | None = None,
+        data: bytes | None = None,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> None:
+        self.name = name
+        self.path = path
+        self.data = data
+        self._width = width
+        self._height = height
+
+    @property
+    def has_bytes(self) -> bool:
+        return self.data is not None or self.path is not None
+
+    def read(self) -> bytes:
+        """The encoded image bytes, unchanged. Raises :class:`FormatError` when there are none or the file is missing."""
+        if self.data is not None:
+            return self.data
+        if self.path is None:
+            raise FormatError(f"image {self.name!r} has no bytes and no file to read them from")
+        from tfodkit.storage import read_bytes
+
+        return read_bytes(self.path)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)``, from the annotation or else from the image header."""
+        if self._width is None or self._height is None:
+            self._width, self._height = _header_size(self.read(), self.path or self.name)
+        return self._width, self._height
+
+    @property
+    def width(self) -> int:
+        return self.size[0]
+
+    @property
+    def height(self) -> int:
+        return self.size[1]
+
+    @property
+    def known_size(self) -> tuple[int, int] | None:
+        """``(width, height)`` when known without reading the image, else None."""
+        if self._width is None or self._height is None:
+            return None
+        return self._width, self._height
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return (self.name, self.path, self.data, self._width, self._height)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.name, self.path, self.data, self._width, self._height = state
+
+    def __repr__(self) -> str:
+        source = "bytes" if self.data is not None else (self.path or "none")
+        return f"ImageRef({self.name!r}, source={source!r}, size={self.known_size})"
+
+
+def _header_size(encoded: bytes, where: str) -> tuple[int, int]:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(encoded)) as opened:  # reads the header only
+            return opened.size
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise FormatError(f"cannot read the image size: {error}", path=where) from None
+
+
+def sha256_hex(encoded: bytes) -> str:
+    return hashlib.sha256(encoded).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------- masks
+class Mask:
+    """One instance mask of full image size, held as PNG bytes or as a boolean array, converted lazily.
+
+    PNG bytes read from a record are kept as they are, so a record → record conversion does not re-encode.
+
+    Example:
+        >>> mask = Mask.from_array(np.eye(3, dtype=bool))
+        >>> Mask.from_png(mask.png).array.sum()
+        3
+    """
+
+    __slots__ = ("_png", "_array")
+
+    def __init__(self, png: bytes | None = None, array: np.ndarray | None = None) -> None:
+        if png is None and array is None:
+            raise ValueError("a Mask needs PNG bytes or an array")
+        self._png = png
+        self._array = None if array is None else np.asarray(array, dtype=bool)
+
+    @classmethod
+    def from_png(cls, png: bytes) -> Mask:
+        return cls(png=png)
+
+    @classmethod
+    def from_array(cls, array: np.ndarray) -> Mask:
+        return cls(array=array)
+
+    @property
+    def array(self) -> np.ndarray:
+        """``(H, W)`` bool array: any non-zero pixel is foreground (what the TF OD API decoder does)."""
+        if self._array is None:
+            assert self._png is not None
+            self._array = decode_png_mask(self._png)
+        return self._array
+
+    @property
+    def png(self) -> bytes:
+        """PNG bytes, 0/1 pixel values (what the TF OD API's COCO tool writes)."""
+        if self._png is None:
+            assert self._array is not None
+            self._png = encode_png_mask(self._array)
+        return self._png
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        height, width = self.array.shape
+        return height, width
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mask) and np.array_equal(self.array, other.array)
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return (self._png, self._array)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self._png, self._array = state
+
+    def __repr__(self) -> str:
+        return f"Mask(png={self._png is not None}, array={self._array is not None})"
+
+
+# PNG compress level 1 on 0/1 masks: measured in bench/bench_masks.py (levels 1..9 within a few % in size on
+# sparse masks, level 1 several times faster than 6).
+PNG_MASK_COMPRESS_LEVEL = 1
+
+
+def encode_png_mask(array: np.ndarray) -> bytes:
+    """Encode a 2-D mask as an 8-bit greyscale PNG with 0/1 pixels."""
+    from PIL import Image
+
+    pixels = np.ascontiguousarray(np.asarray(array) != 0, dtype=np.uint8)
+    if pixels.ndim != 2:
+        raise ValueError(f"a mask must be 2-D, got shape {pixels.shape}")
+    out = io.BytesIO()
+    Image.fromarray(pixels, mode="L").save(out, format="PNG", compress_level=PNG_MASK_COMPRESS_LEVEL)
+    return out.getvalue()
+
+
+def decode_png_mask(png: bytes, where: str = "mask") -> np.ndarray:
+    """Decode a PNG mask to a bool array; any non-zero pixel is foreground."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(png)) as opened:
+            if opened.mode not in ("1", "L", "P", "I", "I;16"):
+                opened = opened.convert("L")
+            pixels = np.asarray(opened)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+        raise FormatError(f"cannot decode PNG mask: {error}", path=where) from None
+    if pixels.ndim == 3:
+        pixels = pixels.max(axis=2)
+    return pixels != 0
+
+
+# --------------------------------------------------------------------------------------------- objects
+Polygon = np.ndarray  # (K, 2) float64, absolute pixel x, y
+
+
+@dataclass
+class Objects:
+    """The objects of one image, column-wise (N objects).
+
+    - ``boxes``: ``(N, 4)`` float64, absolute pixels ``[xmin, ymin, xmax, ymax]``;
+    - ``label_ids``: ``(N,)`` int64, ids in the dataset's :class:`LabelMap`;
+    - ``masks``: N entries, a :class:`Mask` or None;
+    - ``polygons``: N entries, each a list of ``(K, 2)`` arrays of absolute pixel points (empty: no polygon);
+    - ``attributes``: per-object columns of N values each (see ``WELL_KNOWN_ATTRIBUTES``); a missing value is
+      None in a list column.
+
+    Example:
+        >>> objects = Objects.from_boxes([[10, 20, 50, 80]], [1])
+        >>> len(objects), objects.boxes.dtype, objects.label_ids.tolist()
+        (1, dtype('float64'), [1])
+    """
+
+    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), dtype=np.float64))
+    label_ids: np.ndarray = field(default_factory=lambda: np.zeros((0,), dtype=np.int64))
+    masks: list[Mask | None] = field(default_factory=list)
+    polygons: list[list[Polygon]] = field(default_factory=list)
+    attributes: dict[str, list[Any] | np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.boxes = np.asarray(self.boxes, dtype=np.float64).reshape(-1, 4)
+        self.label_ids = np.asarray(self.label_ids, dtype=np.int64).reshape(-1)
+        count = len(self.boxes)
+        if not self.masks:
+            self.masks = [None] * count
+        if not self.polygons:
+            self.polygons = [[] for _ in range(count)]
+        lengths = {
+            "label_ids": len(self.label_ids),
+            "masks": len(self.masks),
+            "polygons": len(self.polygons),
+            **{f"attributes[{name!r}]": len(column) for name, column in self.attributes.items()},
+        }
+        wrong = {name: length for name, length in lengths.items() if length != count}
+        if wrong:
+            raise FormatError(f"{count} boxes but per-object columns of other lengths: {wrong}")
+
+    @classmethod
+    def from_boxes(
+        cls,
+        boxes: Sequence[Sequence[float]] | np.ndarray,
+        label_ids: Sequence[int] | np.ndarray,
+        **attributes: list[Any] | np.ndarray,
+    ) -> Objects:
+        return cls(boxes=np.asarray(boxes, dtype=np.float64), label_ids=label_ids, attributes=dict(attributes))
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    @property
+    def has_masks(self) -> bool:
+        return any(mask is not None for mask in self.masks)
+
+    @property
+    def has_polygons(self) -> bool:
+        return any(polygons for polygons in self.polygons)
+
+    def attribute(self, name: str, default: Any = None) -> list[Any]:
+        """The column ``name`` as a list of N values (``default`` for each when the column is absent)."""
+        column = self.attributes.get(name)
+        if column is None:
+            return [default] * len(self)
+        return list(column.tolist() if isinstance(column, np.ndarray) else column)
+
+    def select(self, keep: np.ndarray | Sequence[int] | Sequence[bool]) -> Objects:
+        """A new Objects holding the chosen objects (indices or a bool array), all columns kept aligned."""
+        indices = np.arange(len(self))[np.asarray(keep)] if len(self) else np.zeros((0,), dtype=np.int64)
+        return Objects(
+            boxes=self.boxes[indices],
+            label_ids=self.label_ids[indices],
+            masks=[self.masks[i] for i in indices],
+            polygons=[self.polygons[i] for i in indices],
+            attributes={
+                name: (column[indices] if isinstance(column, np.ndarray) else [column[i] for i in indices])
+                for name, column in self.attributes.items()
+            },
+        )
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[Objects]) -> Objects:
+        """Join the objects of ``parts`` in order; an attribute missing from a part is None there."""
+        if not parts:
+            return cls()
+        names = list(dict.fromkeys(name for part in parts for name in part.attributes))
+        return cls(
+            boxes=np.concatenate([part.boxes for part in parts]),
+            label_ids=np.concatenate([part.label_ids for part in parts]),
+            masks=[mask for part in parts for mask in part.masks],
+            polygons=[polygons for part in parts for polygons in part.polygons],
+            attributes={name: [value for part in parts for value in part.attribute(name)] for name in names},
+        )
+
+
+# --------------------------------------------------------------------------------------------- items
+@dataclass
+class Item:
+    """One image and its objects.
+
+    ``id`` is the image name without its extension (``000001``, ``train/000001``); ``subset`` the split
+    (``default`` when the source has none); ``attributes`` item-level values (``source_id``, ``frame``, and
+    under ``"tfrecord_features"`` any record keys tfodkit does not model, kept for a lossless round trip).
+
+    Example:
+        >>> item = Item("000001", ImageRef("000001.jpg", width=4, height=3))
+        >>> item.subset, len(item.objects)
+        ('default', 0)
+    """
+
+    id: str
+    image: ImageRef
+    objects: Objects = field(default_factory=Objects)
+    subset: str = "default"
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+def item_id_from_name(name: str) -> str:
+    """``"train/000001.jpg"`` → ``"train/000001"``: the image name without its extension."""
+    stem, dot, extension = name.rpartition(".")
+    if dot and stem and "/" not in extension:
+        return stem
+    return name
+
+
+# --------------------------------------------------------------------------------------------- datasets
+class Dataset:
+    """A streaming dataset: a re-iterable source of items and the label map they use.
+
+    ``items`` is a function that starts a new pass over the items (so the dataset can be read twice without
+    being held in memory), or an iterable that can be iterated again (a list, for small data and tests).
+    Readers that discover labels while reading (a TFRecord without a label map) add them to ``label_map``
+    during iteration: writers that need the full label map write it after the items.
+
+    Example:
+        >>> label_map = LabelMap.from_names(["cat"])
+        >>> items = [Item("a", ImageRef("a.jpg", width=2, height=2), Objects.from_boxes([[0, 0, 1, 1]], [1]))]
+        >>> dataset = Dataset(items, label_map)
+        >>> [item.id for item in dataset]
+        ['a']
+    """
+
+    def __init__(
+        self,
+        items: Callable[[], Iterable[Item]] | Iterable[Item],
+        label_map: LabelMap | None = None,
+        *,
+        name: str = "dataset",
+        length: int | None = None,
+    ) -> None:
+        self._items = items
+        self.label_map = label_map if label_map is not None else LabelMap()
+        self.name = name
+        self.length = length  # number of items when known cheaply (for progress bars), else None
+
+    def __iter__(self) -> Iterator[Item]:
+        source = self._items() if callable(self._items) else self._items
+        return iter(source)
+
+    def __len__(self) -> int:
+        if self.length is None:
+            raise TypeError("this dataset's length is unknown until it is read")
+        return self.length
+
+    def map(self, function: Callable[[Item], Item | None], *, name: str | None = None) -> Dataset:
+        """A dataset whose items are ``function(item)`` (items for which it returns None are dropped)."""
+
+        def mapped() -> Iterator[Item]:
+            for item in self:
+                result = function(item)
+                if result is not None:
+                    yield result
+
+        return Dataset(mapped, self.label_map, name=name or self.name, length=self.length)
