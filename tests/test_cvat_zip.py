@@ -72,7 +72,7 @@ def test_a_bare_tfrecord_without_label_map_imports(tmp_path: Path) -> None:
     items = list(dataset)
     assert [(item.subset, item.id) for item in items] == [("anything", "street")]
     assert dataset.label_map.name_of(4) == "自行车"
-    assert items[0].objects.boxes.tolist() == pytest.approx([[20, 20, 100, 60]], abs=1e-4)
+    assert items[0].objects.boxes[0].tolist() == pytest.approx([20, 20, 100, 60], abs=1e-4)
 
 
 def test_archives_that_escape_are_refused(tmp_path: Path) -> None:

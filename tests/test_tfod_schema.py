@@ -195,5 +195,5 @@ def test_label_not_in_the_label_map_is_a_format_error() -> None:
 def test_mask_shape_must_match_the_image() -> None:
     item = Item("a", ImageRef("a.jpg", width=4, height=4),
                 Objects(boxes=[[0, 0, 1, 1]], label_ids=[1], masks=[Mask.from_array(np.ones((3, 3), bool))]))
-    with pytest.raises(FormatError, match="does not match the image size"):
+    with pytest.raises(FormatError, match="mask of 3x3 pixels on an image of 4x4"):
         tfod.item_to_example(item, LabelMap.from_names(["x"]), numerical_masks=True)

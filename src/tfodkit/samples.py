@@ -53,12 +53,16 @@ def make_cvat_dataset(
     images: int = 6,
     labels: tuple[str, ...] = SAMPLE_LABELS,
     size: tuple[int, int] = (160, 120),
+    boxes: tuple[int, int] = (1, 4),
+    polygons: bool = True,
+    quality: int = 90,
     seed: int = 0,
 ) -> Path:
     """Write a CVAT for images 1.1 dataset (``annotations.xml`` + ``images/``) and return the XML's path.
 
     Items alternate between subsets ``train`` and ``val``; each has boxes (with occluded, z_order and a free
-    ``color`` attribute) and one polygon; the last image has no objects (CVAT must still export it).
+    ``color`` attribute), between ``boxes[0]`` and ``boxes[1]`` of them, and one polygon (unless
+    ``polygons`` is False); the last image has no objects (CVAT must still export it).
     """
     from lxml import etree
 
@@ -78,20 +82,22 @@ def make_cvat_dataset(
         etree.SubElement(attributes, "name").text = "color"
     for index in range(images):
         name = f"frame_{index:06d}.jpg"
-        (root_folder / "images" / name).write_bytes(make_jpeg(width, height, seed * 1000 + index))
+        (root_folder / "images" / name).write_bytes(make_jpeg(width, height, seed * 1000 + index, quality))
         image = etree.SubElement(
             root, "image", id=str(index), name=name, width=str(width), height=str(height),
             subset="train" if index % 2 == 0 else "val",
         )
         if index == images - 1:
             continue
-        for box_index, box in enumerate(random_boxes(rng, width, height, int(rng.integers(1, 5)))):
+        for box_index, box in enumerate(random_boxes(rng, width, height, int(rng.integers(boxes[0], boxes[1] + 1)))):
             element = etree.SubElement(
                 image, "box", label=labels[int(rng.integers(len(labels)))], occluded=str(box_index % 2),
                 xtl=f"{box[0]:.2f}", ytl=f"{box[1]:.2f}", xbr=f"{box[2]:.2f}", ybr=f"{box[3]:.2f}",
                 z_order=str(box_index),
             )
             etree.SubElement(element, "attribute", name="color").text = ["red", "blue"][box_index % 2]
+        if not polygons:
+            continue
         centre_x, centre_y = rng.uniform(0.3, 0.7) * width, rng.uniform(0.3, 0.7) * height
         angles = np.linspace(0, 2 * np.pi, 7)[:-1]
         points = ";".join(

@@ -27,6 +27,7 @@ from tfodkit import model
 from tfodkit.errors import FormatError, TfodError, UsageError
 from tfodkit.example import decode_example, encode_example
 from tfodkit.labelmap import format_label_map, read_label_map
+from tfodkit.masks import masks_from_numerical, masks_from_png_list, masks_to_numerical, masks_to_png_list
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.parallel import ordered_map
 from tfodkit.records import RecordWriter, read_records, shard_names
@@ -117,7 +118,12 @@ def item_to_features(
             features[key] = _extra_column(objects.attribute(column_name), kind)
 
     if objects.has_masks:
-        features[MASK] = _mask_feature(objects.masks, height, width, numerical=numerical_masks)
+        where = f"item {item.id!r}"
+        features[MASK] = (
+            masks_to_numerical(objects.masks, height, width)
+            if numerical_masks
+            else masks_to_png_list(objects.masks, height, width, where=where)
+        )
     return features
 
 
@@ -141,34 +147,6 @@ def _extra_column(values: list[Any], kind: str) -> Any:
     return np.array([0 if value is None else int(value) for value in values], dtype=np.int64)
 
 
-def _mask_feature(masks: list[Mask | None], height: int, width: int, *, numerical: bool) -> Any:
-    if numerical:
-        planes = np.zeros((len(masks), height, width), dtype=np.float32)
-        for index, mask in enumerate(masks):
-            if mask is not None:
-                planes[index] = _checked_mask_array(mask, height, width)
-        return planes.reshape(-1)
-    # An object without a mask gets an all-zero PNG of full size: TF's decoder needs a decodable PNG
-    # for every object (see design §1.7); readers treat an all-zero or empty entry as "no mask".
-    empty_png: bytes | None = None
-    encoded = []
-    for mask in masks:
-        if mask is None:
-            if empty_png is None:
-                empty_png = model.encode_png_mask(np.zeros((height, width), dtype=bool))
-            encoded.append(empty_png)
-        else:
-            encoded.append(mask.png)
-    return encoded
-
-
-def _checked_mask_array(mask: Mask, height: int, width: int) -> np.ndarray:
-    array = mask.array
-    if array.shape != (height, width):
-        raise FormatError(f"mask of shape {array.shape} does not match the image size {height}x{width}")
-    return array
-
-
 def write(
     dataset: Dataset,
     path: str,
@@ -176,6 +154,7 @@ def write(
     save_images: bool = True,
     compression: str | None = None,
     shards: int | None = None,
+    shard_size: int | None = None,
     numerical_masks: bool = False,
     workers: int = 1,
 ) -> None:
@@ -183,7 +162,10 @@ def write(
 
     ``path`` ending in ``.tfrecord`` (or ``.record``) is one file holding every subset (``shards=N`` splits it
     into ``NAME-0000i-of-0000N.tfrecord``); any other path is a folder with one ``<subset>.tfrecord`` per
-    subset. ``label_map.pbtxt`` is written beside the records in both cases.
+    subset. ``label_map.pbtxt`` is written beside the records in both cases. ``shard_size=BYTES`` instead fills
+    shards in item order and starts the next one before a record would take the current one past ``BYTES``
+    (framed, uncompressed bytes); the count N is known, and the files named, at the end. ``path`` may be an
+    fsspec URL (see :mod:`tfodkit.storage`).
 
     Example:
         >>> import tempfile, os
@@ -201,6 +183,7 @@ def write(
             save_images=save_images,
             compression=compression,
             shards=shards,
+            shard_size=shard_size,
             numerical_masks=numerical_masks,
             workers=workers,
         )
@@ -214,6 +197,7 @@ def write_records(
     save_images: bool = True,
     compression: str | None = None,
     shards: int | None = None,
+    shard_size: int | None = None,
     numerical_masks: bool = False,
     workers: int = 1,
 ) -> list[Path]:
@@ -221,10 +205,15 @@ def write_records(
 
     Returns the final paths (renamed when ``outputs`` commits). Used by :func:`write` and the CVAT zip writer.
     """
-    if is_url(path):
-        raise UsageError(f"{path}: writing records to a URL is not supported yet; write locally and copy")
+    if is_url(path):  # staged locally, uploaded when ``outputs`` commits
+        path = str(outputs.local_mirror(path))
     if shards is not None and shards < 1:
         raise UsageError(f"--shards must be at least 1, got {shards}")
+    if shard_size is not None and shard_size < 1:
+        raise UsageError(f"--shard-size must be at least 1 byte, got {shard_size}")
+    if shards and shard_size:
+        raise UsageError("--shards and --shard-size exclude each other: give one")
+    rolling: dict[Path, list[int]] = {}  # --shard-size: base -> [index of the open shard, bytes written to it]
     target = Path(path)
     single_file = target.suffix in RECORD_SUFFIXES or target.name.endswith(
         tuple(suffix + compressed for suffix in RECORD_SUFFIXES for compressed in COMPRESSED_SUFFIXES)
@@ -253,9 +242,21 @@ def write_records(
             record_path = base
             if shards:
                 record_path = Path(shard_names(str(base), shards)[_shard_of(item_key, shards)])
+            elif shard_size:
+                state = rolling.setdefault(base, [0, 0])
+                framed_size = len(example_bytes) + 16
+                if state[1] and state[1] + framed_size > shard_size:
+                    writers[_rolling_shard(base, state[0])].close()  # done: keeps open files to one per subset
+                    state[0] += 1
+                    state[1] = 0
+                state[1] += framed_size
+                record_path = _rolling_shard(base, state[0])
             writer_for(record_path).write(example_bytes)
         # An empty dataset still gives its (empty) file, and every shard of a set exists, even an empty one.
         for base in bases or {target if single_file else folder / "default.tfrecord"}:
+            if shard_size:
+                writer_for(_rolling_shard(base, rolling.setdefault(base, [0, 0])[0]))
+                continue
             for record_path in map(Path, shard_names(str(base), shards)) if shards else [base]:
                 writer_for(record_path)
     except BaseException as error:
@@ -264,11 +265,23 @@ def write_records(
         raise
     for writer in writers.values():
         writer.__exit__(None, None, None)
+    record_paths = list(writers)
+    if shard_size:  # the shard count is known now: give the shards their final NAME-0000i-of-0000N names
+        record_paths = []
+        for base, (last_index, _) in rolling.items():
+            for index, final_name in enumerate(shard_names(str(base), last_index + 1)):
+                outputs.rename_target(_rolling_shard(base, index), final_name)
+                record_paths.append(Path(final_name))
     label_map_path = folder / LABEL_MAP_NAME
     outputs.temp_path_for(label_map_path).write_text(format_label_map(dataset.label_map), encoding="utf-8")
     if missing_images:
         warnings.warn(f"{missing_images} item(s) had no image bytes to embed; their image/encoded is empty", stacklevel=2)
-    return [*writers, label_map_path]
+    return [*record_paths, label_map_path]
+
+
+def _rolling_shard(base: Path, index: int) -> Path:
+    """The provisional name of shard ``index`` of ``base`` while the shard count is not known yet."""
+    return base.with_name(f"{base.name}.shard-{index}")
 
 
 def _encode_for_writer(
@@ -313,11 +326,11 @@ def example_to_item(
     width = _first_int(features, WIDTH, fail)
     encoded = _first_bytes(features, ENCODED)
 
-    boxes = np.stack([_floats(features, key) for key in (XMIN, YMIN, XMAX, YMAX)], axis=1) if XMIN in features else None
-    count = 0 if boxes is None else len(boxes)
-    for key in (XMIN, XMAX, YMIN, YMAX):
+    count = len(features[XMIN]) if XMIN in features else 0
+    for key in (XMIN, XMAX, YMIN, YMAX):  # checked before stacking: a missing or short list is a FormatError
         if (key in features) != (XMIN in features) or (key in features and len(features[key]) != count):
             raise fail(f"{key} has {len(features.get(key, ()))} values but {XMIN} has {count}")
+    boxes = np.stack([_floats(features, key, fail) for key in (XMIN, YMIN, XMAX, YMAX)], axis=1) if XMIN in features else None
     for key in (CLASS_LABEL, *OBJECT_EXTRAS):
         if key in features and len(features[key]) != count:
             raise fail(f"{key} has {len(features[key])} values for {count} objects")
@@ -342,7 +355,7 @@ def example_to_item(
                 attributes[column_name] = [float(value) for value in values]
             else:
                 attributes[column_name] = [int(value) for value in values]
-    masks = _read_masks(features.get(MASK), count, height, width, fail)
+    masks = _read_masks(features.get(MASK), count, height, width, where, record_index)
     objects = Objects(boxes=absolute_boxes, label_ids=label_ids, masks=masks, attributes=attributes)
 
     name = filename or source_id or f"{subset}_{record_index}"
@@ -355,6 +368,16 @@ def example_to_item(
     if extras:
         item_attributes[EXTRA_FEATURES] = extras
     return Item(model.item_id_from_name(name), image, objects, subset=subset, attributes=item_attributes)
+
+
+def _read_masks(
+    values: Any, count: int, height: int, width: int, where: str, record_index: int | None
+) -> list[Mask | None]:
+    if values is None:
+        return [None] * count
+    if isinstance(values, np.ndarray):  # NUMERICAL_MASKS: one float list of N*H*W values
+        return masks_from_numerical(values, count, height, width, path=where, record_index=record_index)
+    return masks_from_png_list(values, count, height, width, path=where, record_index=record_index)
 
 
 def _first_bytes(features: Mapping[str, Any], key: str) -> bytes:
@@ -385,7 +408,7 @@ def _first_int(features: Mapping[str, Any], key: str, fail: Any) -> int:
     return int(values[0])
 
 
-def _floats(features: Mapping[str, Any], key: str) -> np.ndarray:
+def _floats(features: Mapping[str, Any], key: str, fail: Any) -> np.ndarray:
     values = features[key]
     if isinstance(values, np.ndarray) and values.dtype.kind == "f":
         return values
@@ -393,7 +416,7 @@ def _floats(features: Mapping[str, Any], key: str) -> np.ndarray:
         return values.astype(np.float32)
     if isinstance(values, list) and not values:
         return np.zeros(0, dtype=np.float32)
-    raise FormatError(f"{key} must be a float list")
+    raise fail(f"{key} must be a float list")
 
 
 def _resolve_labels(features: Mapping[str, Any], count: int, label_map: LabelMap, fail: Any) -> np.ndarray:
@@ -420,30 +443,17 @@ def _resolve_labels(features: Mapping[str, Any], count: int, label_map: LabelMap
     return label_ids
 
 
-def _read_masks(values: Any, count: int, height: int, width: int, fail: Any) -> list[Mask | None]:
-    if values is None or len(values) == 0:
-        return [None] * count
-    if isinstance(values, np.ndarray) and values.dtype.kind == "f":  # NUMERICAL_MASKS: N*H*W floats
-        if values.size != count * height * width:
-            raise fail(f"{MASK} has {values.size} numbers, expected {count}x{height}x{width}")
-        planes = values.reshape(count, height, width) != 0
-        return [Mask.from_array(plane) if plane.any() else None for plane in planes]
-    if len(values) != count:
-        raise fail(f"{MASK} has {len(values)} entries for {count} objects")
-    masks: list[Mask | None] = []
-    for png in values:
-        masks.append(Mask.from_png(png) if png else None)
-    return masks
-
-
 # ---------------------------------------------------------------------------------------------- sources
 def record_files(path: str) -> list[tuple[str, list[str]]]:
     """The record files at ``path`` grouped by subset: ``[(subset, [file, …]), …]`` in name order.
 
-    ``path`` is a record file, a folder (every record file in it), a glob, or a sharded base name.
+    ``path`` is a record file, a folder (every record file in it), a glob, or a sharded base name; local or
+    an fsspec URL.
     """
     path = str(path)
-    if any(char in path for char in "*?["):
+    if is_url(path):
+        files = _url_record_files(path)
+    elif any(char in path for char in "*?["):
         files = sorted(glob.glob(path))
     elif os.path.isdir(path):
         files = sorted(
@@ -451,7 +461,7 @@ def record_files(path: str) -> list[tuple[str, list[str]]]:
             for name in os.listdir(path)
             if _is_record_name(name) and os.path.isfile(os.path.join(path, name))
         )
-    elif os.path.isfile(path) or is_url(path):
+    elif os.path.isfile(path):
         files = [path]
     else:
         base, suffix = os.path.splitext(path)
@@ -462,6 +472,24 @@ def record_files(path: str) -> list[tuple[str, list[str]]]:
     for file in files:
         groups.setdefault(subset_of(file), []).append(file)
     return list(groups.items())
+
+
+def _url_record_files(url: str) -> list[str]:
+    """``record_files`` for an fsspec URL: a glob, a folder, a file or a sharded base name."""
+    import fsspec
+
+    from tfodkit.records import find_shards
+
+    filesystem, inner = fsspec.core.url_to_fs(url)
+    if glob.has_magic(inner):
+        found = filesystem.glob(inner)
+    elif filesystem.isdir(inner):
+        found = [name for name in filesystem.ls(inner, detail=False) if _is_record_name(name.rsplit("/", 1)[-1])]
+    elif filesystem.isfile(inner):
+        return [url]
+    else:
+        return find_shards(url)
+    return sorted(filesystem.unstrip_protocol(name) for name in found if filesystem.isfile(name))
 
 
 def _is_record_name(name: str) -> bool:
@@ -487,6 +515,15 @@ def subset_of(record_path: str) -> str:
 
 def find_label_map(folder: str) -> str | None:
     """``label_map.pbtxt`` in ``folder``, else the one ``*label_map*.pbtxt`` there, else None."""
+    if is_url(folder):
+        import fsspec
+
+        filesystem, inner = fsspec.core.url_to_fs(folder)
+        exact_url = f"{folder.rstrip('/')}/{LABEL_MAP_NAME}"
+        if filesystem.isfile(f"{inner.rstrip('/')}/{LABEL_MAP_NAME}"):
+            return exact_url
+        found = sorted(filesystem.glob(f"{glob.escape(inner.rstrip('/'))}/*label_map*.pbtxt"))
+        return filesystem.unstrip_protocol(found[0]) if len(found) == 1 else None
     exact = os.path.join(folder, LABEL_MAP_NAME)
     if os.path.isfile(exact):
         return exact
@@ -541,8 +578,12 @@ def _iterate_items(groups: list[tuple[str, list[str]]], label_map: LabelMap, ima
 
 
 def detect(path: str) -> bool:
-    """True for a record file, a glob of them, or a folder holding record files."""
+    """True for a record file (by its name: ``.tfrecord``, ``.record``, ``.tfrecords``, maybe ``.gz``), a glob or
+    sharded name matching such files, or a folder holding some."""
+    if os.path.isfile(path) or is_url(path):
+        return _is_record_name(os.path.basename(str(path)))
     try:
-        return bool(record_files(path))
+        groups = record_files(path)
     except (FormatError, OSError):
         return False
+    return any(_is_record_name(os.path.basename(file)) for _, files in groups for file in files)

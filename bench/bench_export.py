@@ -1,0 +1,72 @@
+"""P2: `tfod export` of a CVAT XML dataset with images vs Datumaro's `datum convert … -- --save-media`.
+
+Makes 1,000 images (~95 MB of JPEG, ~4,500 boxes) as CVAT for images 1.1 XML, then times whole processes side
+by side: tfodkit (1 worker and all cores) and Datumaro 1.13.12 (the engine of CVAT's TFRecord format, in
+.venv-interop). Checks that tfodkit's embedded images are byte-identical to the files.
+
+    .venv/bin/python bench/bench_export.py [--images 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import OUT, ROOT, markdown_table, run_process  # noqa: E402
+
+from tfodkit.samples import make_cvat_dataset  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=1000)
+    arguments = parser.parse_args()
+
+    source = OUT / f"cvat_{arguments.images}"
+    annotations = source / "annotations.xml"
+    if not annotations.exists():
+        print(f"making {arguments.images} images in {source} …", flush=True)
+        make_cvat_dataset(source, images=arguments.images, size=(640, 480), boxes=(2, 7), polygons=False,
+                          quality=87, labels=("car", "person", "bicycle", "dog", "traffic light"))
+    jpeg_bytes = sum(path.stat().st_size for path in (source / "images").iterdir())
+    print(f"dataset: {arguments.images} images, {jpeg_bytes / 1e6:.0f} MB of JPEG", flush=True)
+
+    tfod = str(ROOT / ".venv" / "bin" / "tfod")
+    datum = str(ROOT / ".venv-interop" / "bin" / "datum")
+    rows = []
+    for workers in (1, 2):
+        target = OUT / f"export_tfodkit_{workers}.zip"
+        target.unlink(missing_ok=True)
+        seconds, rss, _ = run_process([tfod, "export", str(annotations), str(target), "--from", "cvat",
+                                       "--save-images", "--workers", str(workers), "-q"])
+        rows.append((f"tfodkit, {workers} worker{'s' if workers > 1 else ''}", seconds, rss))
+    datumaro_out = OUT / "export_datumaro"
+    shutil.rmtree(datumaro_out, ignore_errors=True)
+    seconds, rss, _ = run_process([datum, "convert", "-if", "cvat", "-i", str(source), "-f", "tf_detection_api",
+                                   "-o", str(datumaro_out), "--", "--save-media"])
+    rows.append(("Datumaro 1.13.12", seconds, rss))
+
+    # Lossless check: every embedded image equals its file.
+    from tfodkit.pipeline import read_dataset
+
+    identical = sum(
+        item.image.read() == (source / "images" / item.image.name).read_bytes()
+        for item in read_dataset(str(OUT / "export_tfodkit_2.zip"), "cvat-tfrecord")
+    )
+    print(markdown_table(rows, "tfodkit, 2 workers"))
+    print(f"\nimages byte-identical: tfodkit {identical}/{arguments.images}")
+    sizes = {name: path.stat().st_size for name, path in
+             [("tfodkit zip", OUT / "export_tfodkit_2.zip")]}
+    datumaro_bytes = sum(path.stat().st_size for path in datumaro_out.glob("*.tfrecord"))
+    print(f"output: tfodkit {sizes['tfodkit zip'] / 1e6:.1f} MB, Datumaro {datumaro_bytes / 1e6:.1f} MB "
+          "(Datumaro re-encodes every JPEG)")
+    with zipfile.ZipFile(OUT / "export_tfodkit_2.zip") as archive:
+        print("tfodkit zip:", ", ".join(sorted(archive.namelist())))
+
+
+if __name__ == "__main__":
+    main()

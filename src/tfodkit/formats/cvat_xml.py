@@ -1,0 +1,862 @@
+"""CVAT for images 1.1 XML: ``annotations.xml`` (+ ``images/``), as a file, a folder or CVAT's export zip.
+
+Reading (streaming: lxml ``iterparse``, each ``<image>`` element cleared once turned into an item):
+
+- labels come from ``<meta>`` (``<task>``, ``<project>`` or ``<job>``), numbered 1..N in declaration order
+  (skeleton sub-labels, which have a ``<parent>``, are left out); a label used but not declared is added;
+- ``<box>`` gives a box; ``<polygon>`` gives an object whose ``polygons`` hold the points and whose box is
+  their bounds; per object: ``occluded`` (bool), ``z_order`` (int), ``group`` (CVAT ``group_id``, 0 when
+  absent), ``rotation`` (float, a rotated box, only when some object has one) and each ``<attribute>`` as a
+  column of strings (None where an object lacks it; ``difficult``, ``truncated``, ``is_crowd``, ``group_of``
+  are read back as bools and ``area``, ``weight`` as floats, as written by other formats);
+- ``<polyline>``, ``<points>``, ``<mask>``, ``<ellipse>``, ``<cuboid>``, ``<skeleton>``, ``<tag>`` and
+  video ``<track>`` elements are skipped, with ONE warning per pass counting each kind;
+- the subset is the image's ``subset`` attribute (project exports), else the task's ``<subset>``, else the
+  file stem for ``<subset>.xml`` files (Datumaro's layout), else ``default``;
+- the image file is ``images_dir/<name>`` when given, else the first that exists of ``images/<name>``,
+  ``images/<subset>/<name>`` and ``<name>`` beside the XML (inside the zip for an archive, read lazily
+  through fsspec's ``zip://`` URL: one image per read, never all at once);
+- the parser is hardened: no DTD (a ``<!DOCTYPE>`` is refused: no XXE, no billion laughs), no network, no
+  huge text nodes; archive members are checked by :mod:`tfodkit.archive`.
+
+Writing: ``annotations.xml`` in a folder, or in a ``.zip`` when ``path`` ends with ``.zip`` (CVAT's export
+layout), with ``images/<name>`` holding the original bytes when ``save_images``. The ``<meta>`` is a
+``<project>`` whose ``<tasks>`` list one task per subset and every ``<image>`` carries its ``subset``: that
+is how CVAT exports projects and how Datumaro splits them. Objects with polygons are written as
+``<polygon>`` (one per part, sharing a ``group_id``), the others as ``<box>``; an object with only a mask is
+written as a ``<box>`` (run ``masks_to_polygons`` first to keep its shape — counted in one warning).
+Coordinates are written at full float precision (CVAT writes 2 decimals; it reads any). Label ids are not
+part of the format: reading back numbers labels 1..N in the written order.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import posixpath
+import shutil
+import tempfile
+import warnings
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+from lxml import etree
+
+from tfodkit import model
+from tfodkit.errors import FormatError, UsageError
+from tfodkit.formats._files import checked_relative_name, save_image
+from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects, item_id_from_name
+from tfodkit.storage import atomic_file, atomic_path, is_url, open_input
+
+ANNOTATIONS_XML = "annotations.xml"
+IMAGES_DIR = "images"
+ROTATION = "rotation"  # CVAT rotated boxes: degrees, clockwise, around the box centre
+
+# Elements of an <image> (and top-level <track>s) read as nothing but a count in the warning.
+SKIPPED_SHAPES = ("polyline", "points", "mask", "ellipse", "cuboid", "skeleton", "tag", "track")
+# Columns that live in XML attributes of a shape rather than in its <attribute> children.
+_SHAPE_COLUMNS = frozenset({model.OCCLUDED, model.Z_ORDER, model.GROUP, ROTATION})
+_BOOL_ATTRIBUTES = frozenset({model.DIFFICULT, model.TRUNCATED, model.IS_CROWD, model.GROUP_OF})
+_FLOAT_ATTRIBUTES = frozenset({model.AREA, model.WEIGHT})
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same dataset gives the same archive bytes
+_TOP_LEVEL_TAGS = ("meta", "image", "track")  # the children of <annotations> the item pass looks at
+_DOCUMENT_HEAD = b'<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n  <version>1.1</version>\n'
+_DOCUMENT_TAIL = b"</annotations>\n"
+
+
+class SkippedAnnotationsWarning(UserWarning):
+    """Some annotations of a CVAT file have a kind tfodkit does not model and were skipped (counted)."""
+
+
+# ---------------------------------------------------------------------------------------------- XML parsing
+_PARSER_OPTIONS: dict[str, Any] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "huge_tree": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+
+
+def _iterparse(stream: IO[bytes], where: str, tags: tuple[str, ...] | None = None) -> Iterator[Any]:
+    """Elements at their ``end`` event (only ``tags`` when given); a DOCTYPE, a non-CVAT root or bad XML is a
+    FormatError. Filtering by tag keeps Python out of the per-element work (lxml still builds the elements:
+    the caller clears them); :func:`read` checks the root with an unfiltered pass first, so a foreign
+    document never gets parsed whole."""
+    events = etree.iterparse(stream, events=("end",), tag=tags, **_PARSER_OPTIONS)
+    checked = False
+    try:
+        for _event, element in events:
+            if not checked:
+                tree = element.getroottree()
+                if tree.docinfo.doctype:
+                    raise FormatError(
+                        "the XML declares a DOCTYPE; CVAT files have none and DTD entities are refused (XXE)",
+                        path=where,
+                        line=1,
+                    )
+                root = tree.getroot()
+                if root.tag != "annotations":
+                    raise FormatError(
+                        f"the root element is <{root.tag}>, expected <annotations> (CVAT for images)",
+                        path=where,
+                        line=root.sourceline,
+                    )
+                checked = True
+            yield element
+    except etree.XMLSyntaxError as error:
+        raise FormatError(f"not well-formed XML: {error.msg}", path=where, line=error.lineno) from None
+
+
+def _root_tag(stream: IO[bytes]) -> str | None:
+    try:
+        for _event, element in etree.iterparse(stream, events=("start",), **_PARSER_OPTIONS):
+            return str(element.tag)
+    except (etree.XMLSyntaxError, OSError, ValueError):
+        return None
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- sources
+@dataclass(frozen=True)
+class _XmlSource:
+    """One CVAT XML document: where it is (for messages), how to open it, the subset its file name implies."""
+
+    where: str
+    member: str | None  # the member name inside the zip, or None for a file
+    file: str | None  # the file path (or URL), or None for a zip member
+    stem_subset: str | None  # "train" for train.xml (Datumaro writes one XML per subset), else None
+
+
+@dataclass
+class _Container:
+    """Where the XML documents and images live: a folder (or a single file) or a zip archive."""
+
+    path: str
+    sources: list[_XmlSource]
+    base: str | None = None  # the folder the XML sits in (images are looked up from it)
+    zip_path: str | None = None
+
+    @contextmanager
+    def opened(self) -> Iterator[zipfile.ZipFile | None]:
+        if self.zip_path is None:
+            yield None
+            return
+        from tfodkit.archive import open_zip
+
+        with open_zip(self.zip_path) as archive:
+            yield archive
+
+    def open_source(self, source: _XmlSource, archive: zipfile.ZipFile | None) -> IO[bytes]:
+        if archive is not None and source.member is not None:
+            from tfodkit.archive import open_member
+
+            return open_member(archive, archive.getinfo(source.member), self.path)  # type: ignore[return-value]
+        assert source.file is not None
+        return open_input(source.file)
+
+
+def _stem_subset(name: str) -> str | None:
+    stem = posixpath.splitext(posixpath.basename(name))[0]
+    return None if stem == posixpath.splitext(ANNOTATIONS_XML)[0] else stem
+
+
+def _container(path: str) -> _Container:
+    if is_url(path):
+        if not path.lower().endswith(".xml"):
+            raise UsageError(f"{path}: a remote CVAT dataset must be given as the URL of its annotations.xml")
+        return _Container(path, [_XmlSource(path, None, path, _stem_subset(path))], base=posixpath.dirname(path))
+    if os.path.isdir(path):
+        return _folder_container(path)
+    if not os.path.exists(path):
+        raise FormatError("no such file or folder", path=path)
+    if zipfile.is_zipfile(path):
+        return _zip_container(path)
+    return _Container(path, [_XmlSource(path, None, path, _stem_subset(path))], base=os.path.dirname(path) or ".")
+
+
+def _folder_container(folder: str) -> _Container:
+    main = os.path.join(folder, ANNOTATIONS_XML)
+    if os.path.isfile(main):
+        return _Container(folder, [_XmlSource(main, None, main, None)], base=folder)
+    candidates = sorted(name for name in os.listdir(folder) if name.lower().endswith(".xml"))
+    sources = []
+    for name in candidates:
+        file = os.path.join(folder, name)
+        with open(file, "rb") as stream:
+            if _root_tag(stream) == "annotations":
+                sources.append(_XmlSource(file, None, file, _stem_subset(name)))
+    if not sources:
+        raise FormatError(f"no CVAT {ANNOTATIONS_XML} (or <subset>.xml with an <annotations> root)", path=folder)
+    return _Container(folder, sources, base=folder)
+
+
+def _zip_container(path: str) -> _Container:
+    from tfodkit.archive import open_member, open_zip, safe_members
+
+    with open_zip(path) as archive:
+        members = [info.filename for info in safe_members(archive, path)]
+        top_level = sorted(name for name in members if "/" not in name and name.lower().endswith(".xml"))
+        if ANNOTATIONS_XML in top_level:
+            chosen = [ANNOTATIONS_XML]
+        else:
+            chosen = []
+            for name in top_level:
+                with open_member(archive, archive.getinfo(name), path) as stream:
+                    if _root_tag(stream) == "annotations":  # type: ignore[arg-type]
+                        chosen.append(name)
+    if not chosen:
+        raise FormatError(f"the archive holds no {ANNOTATIONS_XML}", path=path)
+    sources = [_XmlSource(f"{path}!{name}", name, None, _stem_subset(name)) for name in chosen]
+    return _Container(path, sources, zip_path=os.path.abspath(path))
+
+
+def detect(path: str) -> bool:
+    """True for a ``.xml`` whose root is ``<annotations>``, a zip holding ``annotations.xml``, or a folder holding
+    ``annotations.xml`` (or Datumaro's ``<subset>.xml`` files) with that root."""
+    path = str(path)
+    try:
+        if is_url(path):
+            return False
+        if os.path.isdir(path):
+            main = os.path.join(path, ANNOTATIONS_XML)
+            names = [ANNOTATIONS_XML] if os.path.isfile(main) else sorted(
+                name for name in os.listdir(path) if name.lower().endswith(".xml")
+            )[:8]  # Datumaro's <subset>.xml layout; a few files are enough to tell
+            for name in names:
+                with open(os.path.join(path, name), "rb") as stream:
+                    if _root_tag(stream) == "annotations":
+                        return True
+            return False
+        if path.lower().endswith(".zip") and os.path.isfile(path):
+            with zipfile.ZipFile(path) as archive:
+                return ANNOTATIONS_XML in archive.NameToInfo
+        if path.lower().endswith(".xml") and os.path.isfile(path):
+            with open(path, "rb") as stream:
+                return _root_tag(stream) == "annotations"
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return False
+
+
+# ---------------------------------------------------------------------------------------------- meta
+@dataclass
+class _Meta:
+    labels: list[str] = field(default_factory=list)
+    name: str | None = None
+    subset: str | None = None  # a task export's <subset>
+
+
+def _parse_meta(meta: Any) -> _Meta:
+    result = _Meta()
+    for holder in meta:  # <task>, <project> or <job>
+        if not isinstance(holder.tag, str):
+            continue
+        if result.name is None:
+            result.name = (holder.findtext("name") or "").strip() or None
+        if holder.tag == "task":
+            result.subset = (holder.findtext("subset") or "").strip() or None
+        for labels in holder.findall("labels"):
+            for label in labels.findall("label"):
+                if (label.findtext("parent") or "").strip():
+                    continue  # a skeleton's point label: skeletons are skipped
+                name = label.findtext("name")
+                if name is None:
+                    continue
+                if name not in result.labels:
+                    result.labels.append(name)
+    return result
+
+
+def _scan_meta(container: _Container, source: _XmlSource, archive: zipfile.ZipFile | None) -> _Meta:
+    """The ``<meta>`` of one document, reading no further than it (or than the first image)."""
+    with container.open_source(source, archive) as stream:
+        for element in _iterparse(stream, source.where):
+            parent = element.getparent()
+            if element.tag == "meta" and parent is not None and parent.getparent() is None:
+                return _parse_meta(element)
+            if element.tag in ("image", "track"):
+                break
+    return _Meta()
+
+
+# ---------------------------------------------------------------------------------------------- reading
+def read(path: str, *, images_dir: str | None = None) -> Dataset:
+    """Read a CVAT for images 1.1 dataset: ``annotations.xml``, a folder holding it, or CVAT's export zip.
+
+    Example:
+        >>> import os, tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> _ = open(os.path.join(folder, "annotations.xml"), "w").write(
+        ...     '<annotations><version>1.1</version><meta><task><labels><label><name>car</name></label>'
+        ...     '</labels></task></meta><image id="0" name="a.jpg" width="64" height="48">'
+        ...     '<box label="car" occluded="0" xtl="1" ytl="2" xbr="30" ybr="40" z_order="0"/></image></annotations>')
+        >>> dataset = read(folder)
+        >>> [(item.id, item.objects.boxes.tolist()) for item in dataset], dataset.label_map.names
+        ([('a', [[1.0, 2.0, 30.0, 40.0]])], ['car'])
+    """
+    path = str(path)
+    container = _container(path)
+    label_map = LabelMap()
+    name = None
+    with container.opened() as archive:
+        for source in container.sources:
+            meta = _scan_meta(container, source, archive)
+            name = name or meta.name
+            for label in meta.labels:
+                label_map.get_or_add(label)
+    if name is None:
+        name = Path(path.rstrip("/")).stem if not path.endswith(ANNOTATIONS_XML) else Path(path).parent.name
+    return Dataset(
+        lambda: _iterate(container, label_map, images_dir),
+        label_map,
+        name=name or "dataset",
+    )
+
+
+def _iterate(container: _Container, label_map: LabelMap, images_dir: str | None) -> Iterator[Item]:
+    skipped: Counter[str] = Counter()
+    with container.opened() as archive:
+        for source in container.sources:
+            locate = _image_locator(container, archive, images_dir)
+            yield from _iterate_source(container, source, archive, label_map, locate, skipped)
+    if skipped:
+        counts = ", ".join(f"{count} <{tag}>" for tag, count in sorted(skipped.items()))
+        warnings.warn(
+            SkippedAnnotationsWarning(
+                f"{container.path}: skipped annotations tfodkit does not model (only <box> and <polygon> are "
+                f"read): {counts}"
+            ),
+            stacklevel=2,
+        )
+
+
+def _iterate_source(
+    container: _Container,
+    source: _XmlSource,
+    archive: zipfile.ZipFile | None,
+    label_map: LabelMap,
+    locate: Callable[[str, str, int | None, int | None], ImageRef],
+    skipped: Counter[str],
+) -> Iterator[Item]:
+    default_subset = source.stem_subset or "default"
+    with container.open_source(source, archive) as stream:
+        root = None
+        for element in _iterparse(stream, source.where, _TOP_LEVEL_TAGS):
+            parent = element.getparent()
+            if parent is None:
+                break  # </annotations>
+            if root is None:
+                root = element.getroottree().getroot()
+            if parent is not root:
+                continue  # shapes inside an <image>: handled with their image
+            if element.tag == "meta":
+                meta = _parse_meta(element)
+                default_subset = meta.subset or source.stem_subset or "default"
+            elif element.tag == "image":
+                yield _image_item(element, source.where, label_map, locate, default_subset, skipped)
+            elif element.tag == "track":
+                skipped["track"] += 1
+            # Free what was parsed: the element, and the already handled siblings before it.
+            element.clear(keep_tail=False)
+            while element.getprevious() is not None:
+                del root[0]
+
+
+def _image_locator(
+    container: _Container, archive: zipfile.ZipFile | None, images_dir: str | None
+) -> Callable[[str, str, int | None, int | None], ImageRef]:
+    def locate(name: str, subset: str, width: int | None, height: int | None) -> ImageRef:
+        if images_dir is not None:
+            joined = posixpath.join(images_dir, name) if is_url(images_dir) else os.path.join(images_dir, name)
+            return ImageRef(name, path=joined, width=width, height=height)
+        if archive is not None:
+            return _zip_image(container, archive, name, subset, width, height)
+        base = container.base or "."
+        if is_url(base):
+            return ImageRef(name, path=posixpath.join(base, IMAGES_DIR, name), width=width, height=height)
+        for candidate in (
+            os.path.join(base, IMAGES_DIR, name),
+            os.path.join(base, IMAGES_DIR, subset, name),
+            os.path.join(base, name),
+        ):
+            if os.path.isfile(candidate):
+                return ImageRef(name, path=candidate, width=width, height=height)
+        return ImageRef(name, width=width, height=height)
+
+    return locate
+
+
+def _zip_image(
+    container: _Container, archive: zipfile.ZipFile, name: str, subset: str, width: int | None, height: int | None
+) -> ImageRef:
+    for member in (f"{IMAGES_DIR}/{name}", f"{IMAGES_DIR}/{subset}/{name}", name):
+        if member not in archive.NameToInfo:
+            continue
+        if "::" in member:  # fsspec's URL chaining cannot name it: read this one image's bytes now
+            from tfodkit.archive import iter_chunks, open_member
+
+            with open_member(archive, archive.getinfo(member), container.path) as stream:
+                data = b"".join(iter_chunks(stream, f"{container.path}!{member}"))
+            return ImageRef(name, data=data, width=width, height=height)
+        # Lazy: the bytes are read when (and if) a step needs them, through fsspec's zip filesystem.
+        return ImageRef(name, path=f"zip://{member}::{container.zip_path}", width=width, height=height)
+    return ImageRef(name, width=width, height=height)
+
+
+def _checked_image_name(name: str | None, where: str, line: int | None) -> str:
+    if not name:
+        raise FormatError("<image> has no name", path=where, line=line)
+    text = name.replace("\\", "/")
+    if text.startswith("/") or (len(text) > 1 and text[1] == ":") or ".." in text.split("/"):
+        raise FormatError(f"image name {name!r} points outside the dataset folder", path=where, line=line)
+    return name
+
+
+# The attribute helpers take the element's attributes as one dict (one lxml call per element, not per value).
+def _int_attribute(
+    element: Any, values: dict[str, str], name: str, where: str, default: int | None = None
+) -> int | None:
+    text = values.get(name)
+    if text is None or text.strip() == "":
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not value.is_integer():
+            raise FormatError(
+                f"<{element.tag}> {name}={text!r} is not an integer", path=where, line=element.sourceline
+            ) from None
+        return int(value)
+
+
+def _float_attribute(element: Any, values: dict[str, str], name: str, where: str) -> float:
+    text = values.get(name)
+    if text is None:
+        raise FormatError(f"<{element.tag}> has no {name}", path=where, line=element.sourceline)
+    try:
+        value = float(text)
+    except ValueError:
+        raise FormatError(
+            f"<{element.tag}> {name}={text!r} is not a number", path=where, line=element.sourceline
+        ) from None
+    if not math.isfinite(value):
+        raise FormatError(f"<{element.tag}> {name}={text!r} is not finite", path=where, line=element.sourceline)
+    return value
+
+
+def _flag_attribute(element: Any, values: dict[str, str], name: str, where: str) -> bool:
+    text = (values.get(name) or "0").strip().lower()
+    if text in ("0", "false", ""):
+        return False
+    if text in ("1", "true"):
+        return True
+    raise FormatError(f"<{element.tag}> {name}={text!r} is not 0 or 1", path=where, line=element.sourceline)
+
+
+def _points(element: Any, values: dict[str, str], where: str) -> np.ndarray:
+    text = values.get("points")
+    if text is None:
+        raise FormatError(f"<{element.tag}> has no points", path=where, line=element.sourceline)
+    pairs = [pair for pair in text.split(";") if pair.strip()]
+    points = np.empty((len(pairs), 2), dtype=np.float64)
+    for index, pair in enumerate(pairs):
+        coordinates = pair.split(",")
+        try:
+            if len(coordinates) != 2:
+                raise ValueError
+            points[index] = (float(coordinates[0]), float(coordinates[1]))
+        except ValueError:
+            raise FormatError(
+                f"<{element.tag}> point {pair.strip()!r} is not 'x,y'", path=where, line=element.sourceline
+            ) from None
+    if not len(points) or not np.isfinite(points).all():
+        raise FormatError(
+            f"<{element.tag}> points {text!r} are empty or not finite", path=where, line=element.sourceline
+        )
+    return points
+
+
+def _typed_value(name: str, text: str) -> Any:
+    """Well-known columns written by other formats read back with their type; anything else stays text."""
+    if name in _BOOL_ATTRIBUTES:
+        lowered = text.strip().lower()
+        if lowered in ("1", "true", "yes"):
+            return True
+        if lowered in ("0", "false", "no"):
+            return False
+        return text
+    if name in _FLOAT_ATTRIBUTES:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    return text
+
+
+@dataclass
+class _Shape:
+    box: tuple[float, float, float, float]
+    label_id: int
+    polygon: np.ndarray | None
+    occluded: bool
+    z_order: int
+    group: int
+    rotation: float | None
+    free: dict[str, Any]
+
+
+def _read_shape(element: Any, where: str, label_map: LabelMap) -> _Shape:
+    values = dict(element.attrib)
+    label = values.get("label")
+    if label is None:
+        raise FormatError(f"<{element.tag}> has no label", path=where, line=element.sourceline)
+    polygon = None
+    if element.tag == "box":
+        box = (
+            _float_attribute(element, values, "xtl", where),
+            _float_attribute(element, values, "ytl", where),
+            _float_attribute(element, values, "xbr", where),
+            _float_attribute(element, values, "ybr", where),
+        )
+    else:
+        polygon = _points(element, values, where)
+        low, high = polygon.min(axis=0), polygon.max(axis=0)
+        box = (float(low[0]), float(low[1]), float(high[0]), float(high[1]))
+    rotation = None
+    if values.get(ROTATION) is not None:
+        rotation = _float_attribute(element, values, ROTATION, where)
+    free: dict[str, Any] = {}
+    for child in element:
+        if child.tag != "attribute":
+            continue
+        name = child.get("name")
+        if name is None:
+            raise FormatError("<attribute> has no name", path=where, line=child.sourceline)
+        free[name] = _typed_value(name, child.text or "")
+    return _Shape(
+        box=box,
+        label_id=label_map.get_or_add(label),
+        polygon=polygon,
+        occluded=_flag_attribute(element, values, "occluded", where),
+        z_order=_int_attribute(element, values, "z_order", where, 0) or 0,
+        group=_int_attribute(element, values, "group_id", where, 0) or 0,
+        rotation=rotation,
+        free=free,
+    )
+
+
+def _image_item(
+    element: Any,
+    where: str,
+    label_map: LabelMap,
+    locate: Callable[[str, str, int | None, int | None], ImageRef],
+    default_subset: str,
+    skipped: Counter[str],
+) -> Item:
+    values = dict(element.attrib)
+    name = _checked_image_name(values.get("name"), where, element.sourceline)
+    frame = _int_attribute(element, values, "id", where)
+    width = _int_attribute(element, values, "width", where)
+    height = _int_attribute(element, values, "height", where)
+    subset = values.get("subset") or default_subset
+    shapes = []
+    for child in element:
+        if child.tag in ("box", "polygon"):
+            shapes.append(_read_shape(child, where, label_map))
+        elif isinstance(child.tag, str):
+            skipped[child.tag] += 1
+    attributes: dict[str, Any] = {} if frame is None else {"frame": frame}
+    return Item(item_id_from_name(name), locate(name, subset, width, height), _objects(shapes), subset, attributes)
+
+
+def _objects(shapes: list[_Shape]) -> Objects:
+    if not shapes:
+        return Objects()
+    columns: dict[str, list[Any]] = {
+        model.OCCLUDED: [shape.occluded for shape in shapes],
+        model.Z_ORDER: [shape.z_order for shape in shapes],
+        model.GROUP: [shape.group for shape in shapes],
+    }
+    if any(shape.rotation is not None for shape in shapes):
+        columns[ROTATION] = [shape.rotation for shape in shapes]
+    names = dict.fromkeys(name for shape in shapes for name in shape.free if name not in columns)
+    for name in names:
+        columns[name] = [shape.free.get(name) for shape in shapes]
+    return Objects(
+        boxes=np.array([shape.box for shape in shapes], dtype=np.float64),
+        label_ids=np.array([shape.label_id for shape in shapes], dtype=np.int64),
+        polygons=[[shape.polygon] if shape.polygon is not None else [] for shape in shapes],
+        attributes=columns,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- writing
+def _number_text(value: float, what: str) -> str:
+    number = float(value)
+    if not math.isfinite(number):
+        raise FormatError(f"{what} is {number}, not a finite number")
+    return repr(number)  # the shortest text that reads back as the same float64
+
+
+def _attribute_text(value: Any) -> str:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+@dataclass
+class _BodyState:
+    """What writing the ``<image>`` elements learned, for the ``<meta>`` written after them."""
+
+    images: int = 0
+    subsets: dict[str, int] = field(default_factory=dict)  # subset -> images, in first-seen order
+    label_attributes: dict[str, dict[str, None]] = field(default_factory=dict)  # label -> attribute names
+    masks_as_boxes: int = 0
+
+
+def _set(element: Any, name: str, value: str, item: Item) -> None:
+    try:
+        element.set(name, value)
+    except ValueError:
+        raise FormatError(
+            f"item {item.id!r}: {name} {value!r} holds characters XML 1.0 cannot represent"
+        ) from None
+
+
+def _shape_element(parent: Any, tag: str, label: str, occluded: Any, item: Item) -> Any:
+    element = etree.SubElement(parent, tag)  # attributes in CVAT's order: label, occluded, geometry, z_order
+    _set(element, "label", label, item)
+    element.set("occluded", "1" if occluded else "0")
+    return element
+
+
+def _image_element(item: Item, index: int, label_map: LabelMap, state: _BodyState, size: tuple[int, int] | None) -> Any:
+    image = etree.Element("image")
+    image.set("id", str(index))
+    _set(image, "name", item.image.name or item.id, item)
+    _set(image, "subset", item.subset, item)
+    if size is not None:
+        image.set("width", str(int(size[0])))
+        image.set("height", str(int(size[1])))
+    objects = item.objects
+    occluded = objects.attribute(model.OCCLUDED, False)
+    z_orders = objects.attribute(model.Z_ORDER, 0)
+    groups = objects.attribute(model.GROUP, 0)
+    rotations = objects.attribute(ROTATION, None)
+    free_columns = [(name, objects.attribute(name)) for name in objects.attributes if name not in _SHAPE_COLUMNS]
+    next_group = max([int(group or 0) for group in groups], default=0) + 1
+    for index_in_item in range(len(objects)):
+        label_id = int(objects.label_ids[index_in_item])
+        label = label_map.name_of(label_id)
+        if label is None:
+            raise FormatError(f"item {item.id!r}: label id {label_id} is not in the label map")
+        group = int(groups[index_in_item] or 0)
+        parts = objects.polygons[index_in_item]
+        if len(parts) > 1 and group == 0:  # parts of one object: CVAT keeps them together by group
+            group, next_group = next_group, next_group + 1
+        if not parts and objects.masks[index_in_item] is not None:
+            state.masks_as_boxes += 1
+        shapes = []
+        what = f"item {item.id!r}, object {index_in_item}"
+        if parts:
+            for polygon in parts:
+                shape = _shape_element(image, "polygon", label, occluded[index_in_item], item)
+                points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2).tolist()
+                shape.set(
+                    "points",
+                    ";".join(f"{_number_text(x, what)},{_number_text(y, what)}" for x, y in points),
+                )
+                shapes.append(shape)
+        else:
+            # A box (or a mask-only object: masks_to_polygons in transforms turns masks into polygons first).
+            shape = _shape_element(image, "box", label, occluded[index_in_item], item)
+            for name, value in zip(("xtl", "ytl", "xbr", "ybr"), objects.boxes[index_in_item].tolist()):
+                shape.set(name, _number_text(value, what))
+            rotation = rotations[index_in_item]
+            if rotation is not None and float(rotation) != 0.0:
+                shape.set(ROTATION, _number_text(rotation, what))
+            shapes.append(shape)
+        declared = state.label_attributes.setdefault(label, {})
+        for shape in shapes:
+            shape.set("z_order", str(int(z_orders[index_in_item] or 0)))
+            if group:
+                shape.set("group_id", str(group))
+            for name, column in free_columns:
+                value = column[index_in_item]
+                if value is None:
+                    continue
+                attribute = etree.SubElement(shape, "attribute")
+                _set(attribute, "name", name, item)
+                try:
+                    attribute.text = _attribute_text(value)
+                except ValueError:
+                    raise FormatError(
+                        f"item {item.id!r}: attribute {name!r} holds characters XML 1.0 cannot represent"
+                    ) from None
+                declared[name] = None
+    return image
+
+
+def _write_body(
+    dataset: Dataset, body: IO[bytes], save: Callable[[Item, str], None] | None
+) -> _BodyState:
+    state = _BodyState()
+    for item in dataset:
+        name = item.image.name or item.id
+        size = item.image.known_size
+        if save is not None:
+            save(item, name)
+        if size is None and item.image.has_bytes:
+            size = item.image.size  # from the image header
+        element = _image_element(item, state.images, dataset.label_map, state, size)
+        etree.indent(element, space="  ", level=1)
+        body.write(b"  " + etree.tostring(element, encoding="utf-8") + b"\n")
+        state.images += 1
+        state.subsets[item.subset] = state.subsets.get(item.subset, 0) + 1
+    return state
+
+
+def _text_child(parent: Any, tag: str, text: str) -> Any:
+    child = etree.SubElement(parent, tag)
+    try:
+        child.text = text
+    except ValueError:
+        raise FormatError(f"<{tag}> {text!r} holds characters XML 1.0 cannot represent") from None
+    return child
+
+
+def _meta_element(dataset: Dataset, state: _BodyState) -> Any:
+    meta = etree.Element("meta")
+    project = etree.SubElement(meta, "project")
+    _text_child(project, "name", dataset.name)
+    labels = etree.SubElement(project, "labels")
+    for label in dataset.label_map:
+        element = etree.SubElement(labels, "label")
+        _text_child(element, "name", label.name)
+        attributes = etree.SubElement(element, "attributes")
+        for name in state.label_attributes.get(label.name, {}):
+            attribute = etree.SubElement(attributes, "attribute")
+            _text_child(attribute, "name", name)
+            _text_child(attribute, "mutable", "False")
+            _text_child(attribute, "input_type", "text")
+            _text_child(attribute, "default_value", "")
+            _text_child(attribute, "values", "")
+    tasks = etree.SubElement(project, "tasks")
+    for index, (subset, count) in enumerate(state.subsets.items()):
+        task = etree.SubElement(tasks, "task")
+        _text_child(task, "id", str(index))
+        _text_child(task, "name", subset)
+        _text_child(task, "size", str(count))
+        _text_child(task, "mode", "annotation")
+        _text_child(task, "subset", subset)
+    etree.indent(meta, space="  ", level=1)
+    return meta
+
+
+def _write_document(out: IO[bytes], body: IO[bytes], dataset: Dataset, state: _BodyState) -> None:
+    out.write(_DOCUMENT_HEAD)
+    out.write(b"  " + etree.tostring(_meta_element(dataset, state), encoding="utf-8") + b"\n")
+    body.seek(0)
+    shutil.copyfileobj(body, out, 1 << 20)
+    out.write(_DOCUMENT_TAIL)
+
+
+def _warn_masks(state: _BodyState) -> None:
+    if state.masks_as_boxes:
+        warnings.warn(
+            f"{state.masks_as_boxes} object(s) had a mask and no polygon: written as <box> (convert masks to "
+            "polygons first to keep their shape)",
+            stacklevel=3,
+        )
+
+
+def write(dataset: Dataset, path: str, *, save_images: bool = False) -> None:
+    """Write ``dataset`` as CVAT for images 1.1: a folder, or a ``.zip`` when ``path`` ends with ``.zip``.
+
+    The target appears only when the whole write succeeded. Images are copied byte for byte into
+    ``images/<name>`` when ``save_images``.
+
+    Example:
+        >>> import os, tempfile
+        >>> items = [Item("a", ImageRef("a.jpg", width=8, height=6), Objects.from_boxes([[1, 1, 4, 5]], [1]))]
+        >>> target = os.path.join(tempfile.mkdtemp(), "task.zip")
+        >>> write(Dataset(items, LabelMap.from_names(["cat"])), target)
+        >>> read(target).label_map.names, [item.objects.boxes.tolist() for item in read(target)]
+        (['cat'], [[[1.0, 1.0, 4.0, 5.0]]])
+    """
+    target = str(path)
+    if is_url(target):
+        raise UsageError(f"{target}: CVAT XML is written to a local folder or .zip")
+    if target.lower().endswith(".zip"):
+        _write_zip(dataset, target, save_images)
+    else:
+        _write_folder(dataset, target, save_images)
+
+
+def _image_bytes(item: Item) -> bytes:
+    if not item.image.has_bytes:
+        raise FormatError(f"item {item.id!r}: its image has no bytes to save (write without save_images)")
+    return item.image.read()
+
+
+def _write_folder(dataset: Dataset, target: str, save_images: bool) -> None:
+    with atomic_path(target) as temp:
+        temp.mkdir()
+        images = temp / IMAGES_DIR
+
+        def save(item: Item, name: str) -> None:
+            destination = images / checked_relative_name(name, "image name")
+            if destination.exists():
+                raise FormatError(f"item {item.id!r}: two items share the image name {name!r}")
+            if not save_image(item.image, destination):
+                raise FormatError(f"item {item.id!r}: its image has no bytes to save (write without save_images)")
+
+        body_path = temp / ".annotations-body.xml"
+        with open(body_path, "w+b") as body:
+            state = _write_body(dataset, body, save if save_images else None)
+            with open(temp / ANNOTATIONS_XML, "wb") as out:
+                _write_document(out, body, dataset, state)
+        body_path.unlink()
+    _warn_masks(state)
+
+
+def _write_zip(dataset: Dataset, target: str, save_images: bool) -> None:
+    parent = os.path.dirname(os.path.abspath(target))
+    os.makedirs(parent, exist_ok=True)
+    with (
+        atomic_file(target) as raw,
+        zipfile.ZipFile(raw, "w", allowZip64=True) as archive,
+        tempfile.TemporaryFile(dir=parent, prefix=".tfodkit-cvat-body-") as body,
+    ):
+
+        def save(item: Item, name: str) -> None:
+            member = f"{IMAGES_DIR}/{checked_relative_name(name, 'image name')}"
+            if member in archive.NameToInfo:
+                raise FormatError(f"item {item.id!r}: two items share the image name {name!r}")
+            info = zipfile.ZipInfo(member, date_time=_ZIP_DATE)
+            info.compress_type = zipfile.ZIP_STORED  # images are compressed already
+            archive.writestr(info, _image_bytes(item))
+
+        state = _write_body(dataset, body, save if save_images else None)
+        info = zipfile.ZipInfo(ANNOTATIONS_XML, date_time=_ZIP_DATE)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with archive.open(info, "w", force_zip64=True) as out:
+            _write_document(out, body, dataset, state)
+    _warn_masks(state)
+
