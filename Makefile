@@ -2,13 +2,14 @@
 PYTHON ?= python3
 VENV := .venv
 INTEROP := .venv-interop
+BEAM := .venv-beam
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: demo test unit interop bench fuzz clean
+.PHONY: demo test unit interop beam-test bench fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install $(PIP_FLAGS) -e '.[dev]'
+	$(VENV)/bin/pip install $(PIP_FLAGS) -e '.[dev,browser]'
 	touch $@
 
 $(INTEROP)/.installed: pyproject.toml tests/interop/requirements.txt
@@ -17,21 +18,44 @@ $(INTEROP)/.installed: pyproject.toml tests/interop/requirements.txt
 	$(INTEROP)/bin/pip install $(PIP_FLAGS) -e .
 	touch $@
 
+# Apache Beam, PyTorch (CPU wheel on disk) and the S3 test server: their own venv (Beam needs protobuf < 7).
+$(BEAM)/.installed: pyproject.toml tests/beam/requirements.txt
+	$(PYTHON) -m venv $(BEAM)
+	$(BEAM)/bin/pip install $(PIP_FLAGS) -r tests/beam/requirements.txt -e '.[beam,torch,dev]'
+	touch $@
+
 ## demo: convert a small generated CVAT dataset to a CVAT TFRecord zip and back, print a summary
 demo: $(VENV)/.installed
 	$(VENV)/bin/python examples/demo.py
 
-## test: the whole suite: unit and property tests, then the interop tests against TensorFlow and Datumaro
-test: unit interop
+## test: the whole suite: unit, property and doctests; interop tests against TensorFlow and Datumaro; Beam,
+## PyTorch and S3 tests. The gallery's browser test needs Debian's chromium (`apt-get install chromium`).
+test: unit interop beam-test
 
 unit: $(VENV)/.installed
-	$(VENV)/bin/python -m pytest -q -m "not interop" tests
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not interop" tests --ignore=tests/interop \
+		--ignore=tests/beam --doctest-modules src/tfodkit --ignore=src/tfodkit/beam.py --ignore=src/tfodkit/torch.py
 
 interop: $(INTEROP)/.installed
 	$(INTEROP)/bin/python -m pytest -q -p no:cacheprovider tests/interop
 
-bench: $(VENV)/.installed $(INTEROP)/.installed
+## beam-test: Apache Beam pipelines, PyTorch loading, S3 through moto on loopback (in .venv-beam)
+beam-test: $(BEAM)/.installed
+	$(BEAM)/bin/python -m pytest -q -p no:cacheprovider tests/beam tests/test_torch_dataset.py tests/test_fsspec.py
+
+bench: $(VENV)/.installed $(INTEROP)/.installed $(BEAM)/.installed
 	$(INTEROP)/bin/python bench/run_all.py
 
+## fuzz: every parser harness under atheris for FUZZ_RUNS inputs each (default 1,000,000), 2 at a time; a table
+## of inputs tried and findings; corpora and crash inputs in fuzz/work/ (tests/test_fuzz_bounded.py is the CI run)
+FUZZ_RUNS ?= 1000000
+FUZZ_JOBS ?= 2
+$(VENV)/.fuzz-installed: $(VENV)/.installed
+	$(VENV)/bin/pip install $(PIP_FLAGS) -e '.[dev,fuzz]'
+	touch $@
+
+fuzz: $(VENV)/.fuzz-installed
+	$(VENV)/bin/python fuzz/run.py --runs $(FUZZ_RUNS) --jobs $(FUZZ_JOBS) $(FUZZ_HARNESSES)
+
 clean:
-	rm -rf $(VENV) $(INTEROP) build src/*.egg-info .pytest_cache
+	rm -rf $(VENV) $(INTEROP) $(BEAM) build src/*.egg-info .pytest_cache

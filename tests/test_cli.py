@@ -93,3 +93,17 @@ def test_console_script_runs_as_a_process(tmp_path: Path, cvat_xml: Path) -> Non
     assert (tmp_path / "t.zip").exists()
     help_text = subprocess.run([sys.executable, "-m", "tfodkit", "export", "--help"], capture_output=True, text=True).stdout
     assert "Examples:" in help_text
+
+
+def test_target_labels_match_by_name_and_report_the_rest(tmp_path: Path, cvat_xml: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    archive = tmp_path / "task.zip"
+    assert run("export", str(cvat_xml), str(archive), "-q") == 0
+    labels_file = tmp_path / "task_labels.txt"
+    labels_file.write_text("自行车\ncar\n", encoding="utf-8")
+    assert run("import", str(archive), str(tmp_path / "back"), "--to", "cvat", "--target-labels", f"@{labels_file}") == 0
+    warning = capsys.readouterr().err
+    assert "labels not in --target-labels" in warning and "'voiture rouge'" in warning
+    back = read_dataset(str(tmp_path / "back"), "cvat")
+    assert back.label_map.names == ["自行车", "car"]
+    kept = {back.label_map.name_of(i) for item in back for i in item.objects.label_ids}
+    assert kept <= {"自行车", "car"} and kept

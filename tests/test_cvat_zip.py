@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import io
 import zipfile
 from pathlib import Path
@@ -105,3 +106,15 @@ def test_detect(tmp_path: Path, dataset: Dataset) -> None:
     cvat_zip.write(dataset, str(archive_path))
     assert cvat_zip.detect(str(archive_path))
     assert not cvat_zip.detect(str(tmp_path / "nothing.zip"))
+
+
+def test_export_and_import_through_an_fsspec_url(dataset: Dataset) -> None:
+    import fsspec
+
+    url = "memory://tfodkit-tests/cvat/task.zip"
+    cvat_zip.write(dataset, url, save_images=True)
+    assert fsspec.filesystem("memory").exists("/tfodkit-tests/cvat/task.zip")
+    originals = {item.image.name: item.image.read() for item in dataset}
+    imported = list(cvat_zip.read(url))
+    assert {item.image.name: item.image.read() for item in imported} == originals
+    assert not os.path.exists("memory:")  # nothing staged in the working folder

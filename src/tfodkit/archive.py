@@ -2,29 +2,39 @@
 
 A member whose name is absolute, climbs out with ``..``, is a symlink, or repeats another name is refused
 with :class:`UnsafeArchiveError`; so is an archive whose members declare more than ``max_total_bytes`` or
-compress better than ``max_ratio`` (a zip bomb). Members are read as streams, and a stream that yields more
+compress better than ``max_ratio`` (a zip bomb); both limits are configurable (see below). Members are read as streams, and a stream that yields more
 than its declared size is cut off.
 """
 
 from __future__ import annotations
 
+import lzma
+import os
 import stat
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import IO
 
 from tfodkit.errors import FormatError, UnsafeArchiveError
+from tfodkit.storage import is_url, open_input
 
-DEFAULT_MAX_TOTAL_BYTES = 1 << 40  # 1 TiB declared in all: far above real datasets, far below a bomb
-DEFAULT_MAX_RATIO = 1000  # deflate's best real ratio is ~1030:1; TFRecords of boxes compress ~10:1
+# The limits, configurable: per call (safe_members' keywords), per process (assign these module attributes; they
+# are read at each call) or from the environment (TFODKIT_MAX_UNPACKED_BYTES, TFODKIT_MAX_COMPRESSION_RATIO),
+# which is how a server running `tfod` on uploads tightens them.
+DEFAULT_MAX_TOTAL_BYTES = int(os.environ.get("TFODKIT_MAX_UNPACKED_BYTES", 1 << 40))  # 1 TiB: far above real datasets
+DEFAULT_MAX_RATIO = float(os.environ.get("TFODKIT_MAX_COMPRESSION_RATIO", 1000))  # deflate's best is ~1030:1
 
 
 def open_zip(path: str) -> zipfile.ZipFile:
-    """Open ``path`` as a zip, or raise :class:`FormatError` naming it."""
+    """Open ``path`` (a local path or an fsspec URL) as a zip, or raise :class:`FormatError` naming it."""
     try:
+        if is_url(path):  # remote archives are read with range requests, never downloaded whole
+            return zipfile.ZipFile(open_input(path))
         return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as error:
+    # zipfile also raises NotImplementedError (zip version 6.8), ValueError/UnicodeDecodeError, EOFError (fuzz_zip)
+    except (zipfile.BadZipFile, OSError, NotImplementedError, ValueError, EOFError) as error:
         raise FormatError(f"not a readable zip archive: {error}", path=path) from None
 
 
@@ -32,8 +42,8 @@ def safe_members(
     archive: zipfile.ZipFile,
     where: str,
     *,
-    max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
-    max_ratio: float = DEFAULT_MAX_RATIO,
+    max_total_bytes: int | None = None,
+    max_ratio: float | None = None,
 ) -> list[zipfile.ZipInfo]:
     """The archive's file members, after checking every name and the declared sizes.
 
@@ -47,11 +57,15 @@ def safe_members(
         ...
         tfodkit.errors.UnsafeArchiveError: upload.zip: member '../evil.txt' points outside the archive
     """
+    max_total_bytes = DEFAULT_MAX_TOTAL_BYTES if max_total_bytes is None else max_total_bytes
+    max_ratio = DEFAULT_MAX_RATIO if max_ratio is None else max_ratio
     seen: set[str] = set()
     total = 0
     members = []
     for info in archive.infolist():
         name = info.filename
+        if not name:  # zipfile's own is_dir() fails on it (found by fuzz/fuzz_zip.py)
+            raise UnsafeArchiveError("a member has an empty name", path=where)
         path = PurePosixPath(name.replace("\\", "/"))
         if path.is_absolute() or ".." in path.parts or (path.parts and path.parts[0].endswith(":")):
             raise UnsafeArchiveError(f"member {name!r} points outside the archive", path=where)
@@ -71,7 +85,7 @@ def safe_members(
             )
         if info.compress_size and info.file_size / info.compress_size > max_ratio and info.file_size > 1 << 20:
             raise UnsafeArchiveError(
-                f"member {name!r} compresses {info.file_size / info.compress_size:.0f}:1, beyond {max_ratio}:1 "
+                f"member {name!r} compresses {info.file_size / info.compress_size:.0f}:1, beyond {max_ratio:g}:1 "
                 "(a zip bomb?)",
                 path=where,
             )
@@ -89,7 +103,10 @@ class _BoundedReader:
 
     def read(self, size: int = -1) -> bytes:
         want = self._left + 1 if size is None or size < 0 else min(size, self._left + 1)
-        chunk = self._stream.read(want)
+        try:
+            chunk = self._stream.read(want)
+        except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError) as error:  # bad CRC, broken deflate
+            raise FormatError(f"damaged archive member: {error}", path=self._where) from None
         self._left -= len(chunk)
         if self._left < 0:
             raise UnsafeArchiveError("member unpacks to more bytes than it declares", path=self._where)
@@ -115,8 +132,8 @@ def open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> 
     member_where = f"{where}!{info.filename}"
     try:
         return _BoundedReader(archive.open(info), info.file_size, member_where)
-    except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as error:
-        raise FormatError(f"cannot read the member: {error}", path=member_where) from None
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError, ValueError, lzma.LZMAError) as error:
+        raise FormatError(f"cannot read the member: {error}", path=member_where) from None  # OSError: bad offset
 
 
 def iter_chunks(stream: _BoundedReader, where: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:

@@ -82,3 +82,10 @@ class UnsafeArchiveError(TfodError):
 
 class UsageError(TfodError):
     """The request itself is wrong: unknown format, missing option, conflicting arguments."""
+
+
+class TfodWarning(UserWarning):
+    """Something was skipped or guessed, and the run went on (shapes a format cannot hold, missing images).
+
+    Filter them all with ``warnings.simplefilter("ignore", tfodkit.TfodWarning)``.
+    """

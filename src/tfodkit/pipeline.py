@@ -14,17 +14,21 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tfodkit.errors import UsageError
+from tfodkit import tolerance
+from tfodkit.errors import TfodError, UsageError
 from tfodkit.formats import FormatInfo, detect_format, get_format
 from tfodkit.model import Dataset, Item
+from tfodkit.tolerance import skipping_bad_items
 
 Transform = Callable[[Item], Item | None]
+ON_ERROR = ("stop", "skip")  # what convert() does with a bad item (see tfodkit.tolerance)
 ProgressCallback = Callable[[int], None]  # called with the number of items done so far
 
 
@@ -40,6 +44,9 @@ class ConvertReport:
     objects_per_label: Counter[str] = field(default_factory=Counter)
     labels: int = 0
     seconds: float = 0.0
+    unmatched_labels: Counter[str] = field(default_factory=Counter)  # objects dropped by target_labels, per label
+    skipped: int = 0  # items skipped as unreadable (on_error="skip"; see tfodkit.tolerance)
+    skipped_examples: list[str] = field(default_factory=list)  # the first few of their errors, in full
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +57,9 @@ class ConvertReport:
             "labels": self.labels,
             "items_per_subset": dict(self.items_per_subset),
             "objects_per_label": dict(self.objects_per_label),
+            "unmatched_labels": dict(self.unmatched_labels),
+            "skipped": self.skipped,
+            "skipped_examples": list(self.skipped_examples),
             "seconds": round(self.seconds, 3),
         }
 
@@ -102,35 +112,94 @@ def convert(
     read_options: Mapping[str, Any] | None = None,
     write_options: Mapping[str, Any] | None = None,
     transforms: Sequence[Transform] = (),
+    target_labels: Sequence[str] | None = None,
     workers: int = 1,
     progress: ProgressCallback | None = None,
+    on_error: str = "stop",
 ) -> ConvertReport:
     """Convert a dataset from one format to another, streaming, and report what was converted.
 
     ``transforms`` run in order on each item (see :mod:`tfodkit.transforms`); a transform returning None drops
-    the item. ``workers`` is the number of processes for per-item encoding work.
+    the item. ``target_labels`` (a CVAT task's labels, in order) makes the output label map exactly those names
+    (ids from 1); objects whose label is not among them are dropped and counted in ``report.unmatched_labels``.
+    ``workers`` is the number of processes for per-item encoding work.
+
+    ``on_error``: ``"stop"`` (the default) ends the run at the first bad item, writing nothing; ``"skip"`` skips
+    items that fail to read or transform (a record that is not an Example or breaks the detection schema, one
+    bad annotation file or entry) and counts them in ``report.skipped``. Damaged TFRecord framing, errors of the
+    whole input and writer errors still stop the run (see :mod:`tfodkit.tolerance`).
     """
+    if on_error not in ON_ERROR:
+        raise UsageError(f"on_error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
     started = time.perf_counter()
     source_format = from_format or detect_format(source)
-    dataset = read_dataset(source, source_format, **dict(read_options or {}))
-    report = ConvertReport(source_format, to_format)
-    counted = Dataset(
-        lambda: _counting(_transformed(dataset, transforms), dataset, report, progress),
-        dataset.label_map,
-        name=dataset.name,
-        length=dataset.length,
-    )
-    write_dataset(counted, target, to_format, workers=workers, **dict(write_options or {}))
+    with skipping_bad_items() if on_error == "skip" else contextlib.nullcontext() as skipped:
+        dataset = read_dataset(source, source_format, **dict(read_options or {}))
+        report = ConvertReport(source_format, to_format)
+        if target_labels is not None:
+            dataset = retarget_labels(dataset, target_labels, report.unmatched_labels)
+        counted = Dataset(
+            lambda: _counting(_transformed(dataset, transforms), dataset, report, progress),
+            dataset.label_map,
+            name=dataset.name,
+            length=dataset.length,
+        )
+        write_dataset(counted, target, to_format, workers=workers, **dict(write_options or {}))
+    if skipped is not None:
+        report.skipped = skipped.count
+        report.skipped_examples = list(skipped.examples)
     report.labels = len(dataset.label_map)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def retarget_labels(dataset: Dataset, names: Sequence[str], unmatched: Counter[str] | None = None) -> Dataset:
+    """``dataset`` with its labels matched by name to ``names`` (ids 1..N in that order), as CVAT matches an
+    imported dataset to a task's labels. Objects with other labels are dropped and counted in ``unmatched``.
+
+    Example:
+        >>> from tfodkit.model import ImageRef, LabelMap, Objects
+        >>> items = [Item("a", ImageRef("a.jpg", width=4, height=4), Objects.from_boxes([[0, 0, 1, 1]] * 2, [1, 2]))]
+        >>> dropped = Counter()
+        >>> retargeted = retarget_labels(Dataset(items, LabelMap.from_names(["cat", "dog"])), ["dog"], dropped)
+        >>> [item.objects.label_ids.tolist() for item in retargeted], dict(dropped)
+        ([[1]], {'cat': 1})
+    """
+    from tfodkit.model import LabelMap
+
+    target = LabelMap.from_names(names)
+    counts = unmatched if unmatched is not None else Counter()
+    source_labels = dataset.label_map
+
+    def retarget(item: Item) -> Item:
+        names_of_objects = [source_labels.name_of(label_id) or str(label_id) for label_id in item.objects.label_ids.tolist()]
+        new_ids = [target.id_of(name) for name in names_of_objects]
+        keep = [new_id is not None for new_id in new_ids]
+        counts.update(name for name, kept in zip(names_of_objects, keep) if not kept)
+        objects = item.objects.select(keep) if not all(keep) else item.objects
+        objects.label_ids = objects.label_ids.copy()
+        objects.label_ids[:] = [new_id for new_id in new_ids if new_id is not None]
+        item.objects = objects
+        return item
+
+    retargeted = dataset.map(retarget)
+    retargeted.label_map = target
+    return retargeted
 
 
 def _transformed(items: Dataset, transforms: Sequence[Transform]) -> Iterator[Item]:
     for item in items:
         result: Item | None = item
         for transform in transforms:
-            result = transform(result)
+            try:
+                result = transform(result)
+            except TfodError as error:  # --on-error skip: this item is counted and left out
+                if tolerance.current() is None:
+                    raise
+                tolerance.skip_or_raise(type(error)(f"item {item.id!r}: {error.message}", path=error.path,
+                                                    record_index=error.record_index, offset=error.offset,
+                                                    line=error.line))
+                result = None
             if result is None:
                 break
         if result is not None:
@@ -139,6 +208,9 @@ def _transformed(items: Dataset, transforms: Sequence[Transform]) -> Iterator[It
 
 def _counting(items: Iterator[Item], dataset: Dataset, report: ConvertReport, progress: ProgressCallback | None) -> Iterator[Item]:
     # A writer may read the dataset more than once; count one pass only.
+    skipped = tolerance.current()
+    if skipped is not None:
+        skipped.clear()
     report.items = report.objects = 0
     report.items_per_subset.clear()
     report.objects_per_label.clear()

@@ -72,14 +72,22 @@ def make_cvat_dataset(
     width, height = size
     root = etree.Element("annotations")
     etree.SubElement(root, "version").text = "1.1"
-    meta = etree.SubElement(etree.SubElement(root, "meta"), "task")
-    etree.SubElement(meta, "name").text = "sample"
-    label_list = etree.SubElement(meta, "labels")
+    # A CVAT project export: labels in <project>, one task per subset (Datumaro reads subsets from <subset>).
+    project = etree.SubElement(etree.SubElement(root, "meta"), "project")
+    etree.SubElement(project, "name").text = "sample"
+    label_list = etree.SubElement(project, "labels")
+    tasks = etree.SubElement(project, "tasks")
+    for subset in ("train", "val"):
+        task = etree.SubElement(tasks, "task")
+        etree.SubElement(task, "name").text = f"sample {subset}"
+        etree.SubElement(task, "subset").text = subset
     for name in labels:
         label = etree.SubElement(label_list, "label")
         etree.SubElement(label, "name").text = name
-        attributes = etree.SubElement(etree.SubElement(label, "attributes"), "attribute")
-        etree.SubElement(attributes, "name").text = "color"
+        attribute = etree.SubElement(etree.SubElement(label, "attributes"), "attribute")
+        for field_name, value in (("name", "color"), ("mutable", "False"), ("input_type", "select"),
+                                  ("default_value", "red"), ("values", "red\nblue")):
+            etree.SubElement(attribute, field_name).text = value  # the full spec CVAT writes (Datumaro needs it)
     for index in range(images):
         name = f"frame_{index:06d}.jpg"
         (root_folder / "images" / name).write_bytes(make_jpeg(width, height, seed * 1000 + index, quality))

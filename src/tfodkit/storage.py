@@ -2,6 +2,12 @@
 
 Every output is built under a temporary name beside its target and renamed into place only when the
 whole write succeeded, so an exception, Ctrl-C or a full disk leaves the previous output (or nothing).
+
+Outputs to fsspec URLs (``s3://``, ``gs://``, ``memory://``…) are built the same way in a local staging folder
+(under ``$TMPDIR``) and uploaded when the write succeeded; a failed write uploads nothing. Object stores have
+no atomic rename: each object appears whole (an S3 PUT or completed multipart upload is atomic per object), but
+a set of files (shards, a folder) is uploaded one object after another, and an error during the upload removes
+the objects already uploaded by that commit, as far as it can.
 """
 
 from __future__ import annotations
@@ -9,12 +15,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from tfodkit.errors import FormatError
+from tfodkit.errors import FormatError, UsageError
 
 TEMP_MARKER = ".tfodkit-partial-"
 
@@ -77,8 +84,14 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yields a temporary path beside ``path``; on a clean exit it is renamed to ``path`` (file or folder).
 
     On any exception (KeyboardInterrupt included) the temporary file or folder is removed and ``path`` is
-    left as it was. A folder target that exists is replaced only at the end.
+    left as it was. A folder target that exists is replaced only at the end. For a URL ``path`` the temporary
+    path is local and is uploaded on a clean exit (a folder file by file, over what is there: remote files
+    that the new folder does not have are not deleted).
     """
+    if is_url(path):
+        with OutputSet() as outputs:
+            yield outputs.temp_path_for(path)
+        return
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = _temp_sibling(target)
@@ -104,11 +117,17 @@ def _remove(path: Path) -> None:
             path.unlink()
 
 
+def _is_local_filesystem(filesystem: object) -> bool:
+    protocol = getattr(filesystem, "protocol", "")
+    return bool({"file", "local"} & set([protocol] if isinstance(protocol, str) else protocol))
+
+
 class OutputSet:
     """Several output files written together: each gets a temporary name; all are renamed on commit.
 
     Used where one run writes many files beside each other (subset files, shards, a label map), so a
-    failed run leaves none of them, and a good run replaces them all at the end.
+    failed run leaves none of them, and a good run replaces them all at the end. Targets may be fsspec URLs:
+    they are staged locally (:meth:`local_mirror`) and uploaded on commit.
 
     Example:
         >>> import tempfile, os
@@ -122,21 +141,47 @@ class OutputSet:
 
     def __init__(self) -> None:
         self._temp_by_target: dict[Path, Path] = {}
+        self._created_folders: list[Path] = []  # removed again (when empty) if the run fails
+        self._staging_by_url_folder: dict[str, Path] = {}  # remote folder URL -> local folder mirroring it
+
+    def local_mirror(self, target: str | os.PathLike[str]) -> Path:
+        """The local path that stands for ``target`` in this run: ``target`` itself, or for a URL a path in a
+        local staging folder whose files are uploaded to the URL's folder on :meth:`commit`.
+
+        Example:
+            >>> outputs = OutputSet()
+            >>> outputs.local_mirror("memory://bucket/out/a.tfrecord").name
+            'a.tfrecord'
+            >>> outputs.discard()
+        """
+        if not is_url(target):
+            return Path(target)
+        url = str(target).rstrip("/")
+        folder, _, name = url.rpartition("/")
+        if not name or folder.endswith(":/"):
+            raise UsageError(f"{target}: name a file or folder inside a bucket or folder")
+        staging = self._staging_by_url_folder.get(folder)
+        if staging is None:
+            staging = Path(tempfile.mkdtemp(prefix="tfodkit-upload-"))
+            self._staging_by_url_folder[folder] = staging
+        return staging / name
 
     def temp_path_for(self, target: str | os.PathLike[str]) -> Path:
         """The temporary path to write ``target`` to (its folder is created)."""
-        target_path = Path(target)
+        target_path = self.local_mirror(target)
         if target_path in self._temp_by_target:
             raise ValueError(f"{target_path} is already an output of this run")
+        missing = [folder for folder in (target_path.parent, *target_path.parent.parents) if not folder.exists()]
         target_path.parent.mkdir(parents=True, exist_ok=True)
+        self._created_folders.extend(missing)  # deepest first
         temp = _temp_sibling(target_path)
         self._temp_by_target[target_path] = temp
         return temp
 
     def rename_target(self, old_target: str | os.PathLike[str], new_target: str | os.PathLike[str]) -> None:
         """Change the final name of an output (shard counts known only at the end)."""
-        temp = self._temp_by_target.pop(Path(old_target))
-        self._temp_by_target[Path(new_target)] = temp
+        temp = self._temp_by_target.pop(self.local_mirror(old_target))
+        self._temp_by_target[self.local_mirror(new_target)] = temp
 
     @property
     def targets(self) -> list[Path]:
@@ -147,11 +192,47 @@ class OutputSet:
             if temp.exists():
                 os.replace(temp, target)
         self._temp_by_target.clear()
+        try:
+            self._upload_staged()
+        finally:
+            self._remove_staging()
 
     def discard(self) -> None:
         for temp in self._temp_by_target.values():
             _remove(temp)
         self._temp_by_target.clear()
+        for folder in self._created_folders:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty
+        self._created_folders.clear()
+        self._remove_staging()
+
+    def _upload_staged(self) -> None:
+        """Upload every staged file to its URL; on an error, remove what this commit uploaded and re-raise."""
+        if not self._staging_by_url_folder:
+            return
+        import fsspec
+
+        uploaded: list[tuple[object, str]] = []
+        try:
+            for folder_url, staging in self._staging_by_url_folder.items():
+                filesystem, remote_folder = fsspec.core.url_to_fs(folder_url)
+                for local_file in sorted(path for path in staging.rglob("*") if path.is_file()):
+                    remote = f"{remote_folder.rstrip('/')}/{local_file.relative_to(staging).as_posix()}"
+                    if _is_local_filesystem(filesystem):  # object stores have no folders to make
+                        filesystem.makedirs(remote.rpartition("/")[0] or "/", exist_ok=True)
+                    filesystem.put_file(str(local_file), remote)
+                    uploaded.append((filesystem, remote))
+        except BaseException:
+            for filesystem, remote in uploaded:
+                with contextlib.suppress(Exception):
+                    filesystem.rm_file(remote)  # type: ignore[attr-defined]
+            raise
+
+    def _remove_staging(self) -> None:
+        for staging in self._staging_by_url_folder.values():
+            shutil.rmtree(staging, ignore_errors=True)
+        self._staging_by_url_folder.clear()
 
     def __enter__(self) -> OutputSet:
         return self

@@ -74,6 +74,10 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as error:
         error.show()
         sys.exit(EXIT_ERROR)
+    except OSError as error:  # a full disk (ENOSPC), a file-size limit (EFBIG), no permission: one line, no traceback
+        where = f"{error.filename}: " if error.filename else ""
+        click.echo(f"tfod: error: {where}{error.strerror or error}; no output was written", err=True)
+        sys.exit(EXIT_ERROR)
     # Commands return an int status (``tfod validate``: 1 when it found problems); click returns it here.
     if isinstance(exit_code, int) and exit_code:
         sys.exit(exit_code)

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from tfodkit.errors import CorruptRecordError, UsageError
 from tfodkit.formats import format_names
 from tfodkit.parallel import default_workers
 from tfodkit.pipeline import ConvertReport, ProgressCallback, convert
@@ -26,7 +27,7 @@ MASK_MODES = {
 # the pipeline refuses one that the chosen format does not take.
 READ_OPTIONS = ("label_map", "images_dir", "year", "set", "annotations_dir", "ignore_difficult", "subset",
                 "include_masks")
-WRITE_OPTIONS = ("save_images", "shards", "compression", "numerical_masks", "layout")
+WRITE_OPTIONS = ("save_images", "shards", "shard_size", "compression", "numerical_masks", "layout")
 
 
 def _format_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -36,6 +37,8 @@ def _format_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--save-images/--no-save-images", default=None,
                      help="Embed / copy the original image bytes (default: the output format's usual choice)."),
         click.option("--shards", type=click.IntRange(min=1), help="Split TFRecord output into N shards NAME-0000i-of-0000N."),
+        click.option("--shard-size", type=click.IntRange(min=1), metavar="BYTES",
+                     help="Start a new TFRecord shard before one would pass BYTES; names NAME-0000i-of-0000N set at the end."),
         click.option("--compression", type=click.Choice(["gzip", "zlib"]), help="Compress TFRecord output as TF does."),
         click.option("--numerical-masks", is_flag=True, default=None, help="Write masks as one float list (NUMERICAL_MASKS) instead of PNGs."),
         click.option("--masks", "mask_mode", type=click.Choice(list(MASK_MODES)), default="none", show_default=True,
@@ -51,6 +54,18 @@ def _format_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--layout", type=click.Choice(["ultralytics", "darknet"]), help="YOLO output layout."),
         click.option("--workers", type=click.IntRange(min=1), default=default_workers(), show_default=True,
                      help="Processes for per-item work; output is identical for any number."),
+        click.option("--runner", type=click.Choice(["local", "beam"]), default="local", show_default=True,
+                     help="local: this machine's cores; beam: an Apache Beam pipeline (pip install 'tfodkit[beam]'), "
+                          "TFRecord output only."),
+        click.option("--beam-option", "beam_options", multiple=True, metavar="KEY=VALUE",
+                     help="Beam pipeline option (repeatable), e.g. runner=DataflowRunner, project=…, region=…, "
+                          "temp_location=gs://…; default runner FnApiRunner (local)."),
+        click.option("--target-labels", metavar="NAMES|@FILE",
+                     help="Match labels by name to these (a CVAT task's labels: comma-separated, or @file with one "
+                          "per line); objects with other labels are dropped and reported."),
+        click.option("--on-error", type=click.Choice(["stop", "skip"]), default="stop", show_default=True,
+                     help="A bad item (a record, an annotation file or entry): stop with its error, writing nothing, "
+                          "or skip it, count it and go on. Damaged TFRecord framing always stops (see tfod repair)."),
         click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary."),
     ]
@@ -80,9 +95,10 @@ def _print_report(report: ConvertReport, target: str, as_json: bool, quiet: bool
     if quiet:
         return
     subsets = ", ".join(f"{name} {count}" for name, count in sorted(report.items_per_subset.items())) or "none"
+    skipped = f", {report.skipped} bad items skipped" if report.skipped else ""
     click.echo(
         f"{report.source_format} -> {report.target_format}: {report.items} images, {report.objects} objects, "
-        f"{report.labels} labels (subsets: {subsets}) in {report.seconds:.2f} s -> {target}"
+        f"{report.labels} labels (subsets: {subsets}){skipped} in {report.seconds:.2f} s -> {target}"
     )
 
 
@@ -93,16 +109,71 @@ def run_conversion(source: str, target: str, from_format: str | None, to_format:
     as_json = options.pop("as_json", False)
     quiet = options.pop("quiet", False)
     workers = options.pop("workers", 1)
+    on_error = options.pop("on_error", "stop") or "stop"
+    runner = options.pop("runner", "local") or "local"
+    beam_options = list(options.pop("beam_options", ()) or ())
+    if beam_options and runner != "beam":
+        raise UsageError("--beam-option needs --runner beam")
+    target_labels = _label_list(options.pop("target_labels", None))
     names = list(MASK_MODES[options.pop("mask_mode", "none") or "none"]) + list(options.pop("transform_names", ()))
     transforms = [get_transform(name) for name in names]
     read_options = {name: options.pop(name) for name in READ_OPTIONS if options.get(name) is not None}
     write_options = {name: options.pop(name) for name in WRITE_OPTIONS if options.get(name) is not None}
     unused = {name: value for name, value in options.items() if value is not None}
     assert not unused, f"options not routed: {unused}"
-    with _progress_bar(not quiet and not as_json, f"{from_format or 'input'} -> {to_format}") as progress:
-        report = convert(source, target, from_format=from_format, to_format=to_format, read_options=read_options,
-                         write_options=write_options, transforms=transforms, workers=workers, progress=progress)
+    if runner == "beam":
+        if on_error != "stop":
+            raise UsageError("--on-error skip works with --runner local only")
+        from tfodkit.beam import run_conversion as run_beam_conversion
+
+        report = run_beam_conversion(source, target, from_format=from_format, to_format=to_format,
+                                     read_options=read_options, write_options=write_options, transforms=transforms,
+                                     target_labels=target_labels, beam_options=beam_options, workers=workers)
+    else:
+        with _progress_bar(not quiet and not as_json, f"{from_format or 'input'} -> {to_format}") as progress, \
+                _repair_hint(on_error):
+            report = convert(source, target, from_format=from_format, to_format=to_format, read_options=read_options,
+                             write_options=write_options, transforms=transforms, target_labels=target_labels,
+                             workers=workers, progress=progress, on_error=on_error)
+    if report.unmatched_labels:
+        dropped = ", ".join(f"{name!r} ({count} objects)" for name, count in report.unmatched_labels.most_common())
+        click.echo(f"tfod: warning: labels not in --target-labels, objects dropped: {dropped}", err=True)
+    _warn_skipped(report)
     _print_report(report, target, as_json, quiet)
+
+
+@contextmanager
+def _repair_hint(on_error: str) -> Iterator[None]:
+    """Damaged framing stops even --on-error skip: say why, and what salvages the file."""
+    try:
+        yield
+    except CorruptRecordError as error:
+        if on_error == "skip":
+            error.message += " (--on-error skip cannot step over damaged framing; tfod repair salvages the intact records)"
+        raise
+
+
+def _warn_skipped(report: ConvertReport) -> None:
+    for example in report.skipped_examples:
+        click.echo(f"tfod: warning: skipped {example}", err=True)
+    if report.skipped > len(report.skipped_examples):
+        click.echo(f"tfod: warning: … and {report.skipped - len(report.skipped_examples)} more bad items skipped", err=True)
+
+
+def _label_list(value: str | None) -> list[str] | None:
+    """``"car,person"`` or ``"@labels.txt"`` (one name a line) -> names."""
+    if value is None:
+        return None
+    if value.startswith("@"):
+        from tfodkit.storage import read_bytes
+
+        lines = read_bytes(value[1:]).decode("utf-8-sig").splitlines()
+        names = [line.strip() for line in lines if line.strip()]
+    else:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names:
+        raise UsageError("--target-labels names no labels")
+    return names
 
 
 @click.command("convert")

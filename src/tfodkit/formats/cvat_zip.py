@@ -22,7 +22,7 @@ from tfodkit.formats import tfod
 from tfodkit.labelmap import parse_label_map, read_label_map
 from tfodkit.model import Dataset, Item, LabelMap
 from tfodkit.records import read_records
-from tfodkit.storage import OutputSet, atomic_file
+from tfodkit.storage import OutputSet, atomic_file, is_url
 
 
 def detect(path: str) -> bool:
@@ -32,7 +32,7 @@ def detect(path: str) -> bool:
     try:
         with zipfile.ZipFile(path) as archive:
             return any(tfod._is_record_name(PurePosixPath(name).name) for name in archive.namelist())
-    except (zipfile.BadZipFile, OSError):
+    except (zipfile.BadZipFile, OSError, NotImplementedError, ValueError, EOFError):  # all seen from zipfile (fuzz_zip)
         return False
 
 
@@ -50,14 +50,18 @@ def write(dataset: Dataset, path: str, *, save_images: bool = False, workers: in
     """
     if not str(path).lower().endswith(".zip"):
         raise UsageError(f"{path}: a CVAT TFRecord archive is a .zip file")
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".tfodkit-staging-", dir=target.parent) as staging:
+    # Records are staged beside a local target (same disk, cheap to clean up) or in the temp folder for a URL;
+    # atomic_file then puts the zip in place (uploading it for a URL) only when all went well.
+    staging_parent = None
+    if not is_url(path):
+        staging_parent = Path(path).parent
+        staging_parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".tfodkit-staging-", dir=staging_parent) as staging:
         with OutputSet() as outputs:
             files = tfod.write_records(dataset, staging, outputs, save_images=save_images, workers=workers)
         # Embedded JPEG/PNG do not deflate: store them; records of boxes alone deflate ~10:1.
         compression = zipfile.ZIP_STORED if save_images else zipfile.ZIP_DEFLATED
-        with atomic_file(target) as out, zipfile.ZipFile(out, "w", compression=compression, allowZip64=True) as archive:
+        with atomic_file(path) as out, zipfile.ZipFile(out, "w", compression=compression, allowZip64=True) as archive:
             for file in sorted(files, key=lambda file: (file.name == tfod.LABEL_MAP_NAME, file.name)):
                 archive.write(file, arcname=file.name)
 
@@ -88,7 +92,7 @@ def read(path: str, *, label_map: str | None = None, images_dir: str | None = No
             if label_map_members:
                 with open_member(archive, label_map_members[0], path) as stream:
                     labels = parse_label_map(
-                        stream.read().decode("utf-8-sig"), path=f"{path}!{label_map_members[0].filename}"
+                        stream.read(), path=f"{path}!{label_map_members[0].filename}"  # bytes: it checks UTF-8, BOM
                     )
     member_names = [member.filename for member in record_members]
     return Dataset(

@@ -24,14 +24,16 @@ from typing import Any
 import numpy as np
 
 from tfodkit import model
-from tfodkit.errors import FormatError, TfodError, UsageError
+from tfodkit.errors import FormatError, TfodError, TfodWarning, UsageError
 from tfodkit.example import decode_example, encode_example
+from tfodkit.formats._files import checked_relative_name
 from tfodkit.labelmap import format_label_map, read_label_map
 from tfodkit.masks import masks_from_numerical, masks_from_png_list, masks_to_numerical, masks_to_png_list
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.parallel import ordered_map
 from tfodkit.records import RecordWriter, read_records, shard_names
 from tfodkit.storage import OutputSet, is_url
+from tfodkit.tolerance import skip_or_raise
 
 # ---------------------------------------------------------------------------------------------- keys
 FILENAME = "image/filename"
@@ -275,7 +277,7 @@ def write_records(
     label_map_path = folder / LABEL_MAP_NAME
     outputs.temp_path_for(label_map_path).write_text(format_label_map(dataset.label_map), encoding="utf-8")
     if missing_images:
-        warnings.warn(f"{missing_images} item(s) had no image bytes to embed; their image/encoded is empty", stacklevel=2)
+        warnings.warn(f"{missing_images} item(s) had no image bytes to embed; their image/encoded is empty", TfodWarning, stacklevel=2)
     return [*record_paths, label_map_path]
 
 
@@ -331,6 +333,8 @@ def example_to_item(
         if (key in features) != (XMIN in features) or (key in features and len(features[key]) != count):
             raise fail(f"{key} has {len(features.get(key, ()))} values but {XMIN} has {count}")
     boxes = np.stack([_floats(features, key, fail) for key in (XMIN, YMIN, XMAX, YMAX)], axis=1) if XMIN in features else None
+    if boxes is not None and len(boxes):  # no writer can carry a NaN or inverted box (tests/bad/, issue 8)
+        _check_boxes(boxes, fail)
     for key in (CLASS_LABEL, *OBJECT_EXTRAS):
         if key in features and len(features[key]) != count:
             raise fail(f"{key} has {len(features[key])} values for {count} objects")
@@ -361,7 +365,11 @@ def example_to_item(
     name = filename or source_id or f"{subset}_{record_index}"
     image_path = None
     if not encoded and images_dir is not None and filename:
-        image_path = os.path.join(images_dir, filename)
+        # A name from a stranger's record must not open files outside the images folder ("../../etc/passwd").
+        try:
+            image_path = os.path.join(images_dir, checked_relative_name(filename, FILENAME))
+        except FormatError as error:
+            raise fail(error.message) from None
     image = ImageRef(name, data=encoded or None, path=image_path, width=width or None, height=height or None)
     item_attributes: dict[str, Any] = {"source_id": source_id}
     extras = {key: value for key, value in features.items() if key not in ITEM_KEYS and key not in OBJECT_KEYS}
@@ -406,6 +414,20 @@ def _first_int(features: Mapping[str, Any], key: str, fail: Any) -> int:
     if not isinstance(values, np.ndarray) or values.dtype.kind not in "iu":
         raise fail(f"{key} must be an int64 list")
     return int(values[0])
+
+
+def _check_boxes(boxes: np.ndarray, fail: Any) -> None:
+    """Normalized boxes must be finite numbers with min <= max (degenerate boxes, min == max, are kept)."""
+    for column, key in enumerate((XMIN, YMIN, XMAX, YMAX)):
+        bad = np.flatnonzero(~np.isfinite(boxes[:, column]))
+        if bad.size:
+            raise fail(f"object {int(bad[0])}: {key} is {float(boxes[bad[0], column])}, not a finite number")
+    for low, high, names in ((0, 2, "xmin > xmax"), (1, 3, "ymin > ymax")):
+        bad = np.flatnonzero(boxes[:, low] > boxes[:, high])
+        if bad.size:
+            index = int(bad[0])
+            raise fail(f"object {index}: {names} ({float(boxes[index, low]):g} > {float(boxes[index, high]):g}): "
+                       "an inverted box")
 
 
 def _floats(features: Mapping[str, Any], key: str, fail: Any) -> np.ndarray:
@@ -565,10 +587,16 @@ def read_record_stream(
         try:
             features = decode_example(record)
         except TfodError as error:
-            raise type(error)(error.message, path=where, record_index=record_index, offset=error.offset) from None
-        yield example_to_item(
-            features, label_map, subset=subset, images_dir=images_dir, where=where, record_index=record_index
-        )
+            skip_or_raise(type(error)(error.message, path=where, record_index=record_index, offset=error.offset))
+            continue  # --on-error skip: this record is counted, the next one is read
+        try:
+            item = example_to_item(
+                features, label_map, subset=subset, images_dir=images_dir, where=where, record_index=record_index
+            )
+        except TfodError as error:
+            skip_or_raise(error)
+            continue
+        yield item
 
 
 def _iterate_items(groups: list[tuple[str, list[str]]], label_map: LabelMap, images_dir: str | None) -> Iterator[Item]:

@@ -1,0 +1,641 @@
+"""COCO instances: ``annotations/instances_<subset>.json`` and the images beside them — read and write.
+
+Reading gives what the TF OD API's ``create_coco_tf_record.py`` puts in its records: ``source_id`` = the
+COCO image id, labels = the COCO category ids (unless ``label_map`` remaps them by name), boxes
+``[x, y, x + w, y + h]``, ``is_crowd`` and ``area`` per object, and the same annotations skipped (width or
+height not positive, or the box reaching past the image's right or bottom edge), with one warning giving the
+count. Polygons are kept as polygons. Masks: with ``include_masks`` every segmentation (polygons and RLE)
+becomes an instance mask, as ``--include_masks`` does; without it no masks are made — RLE segmentations
+(crowd regions) are then dropped with a warning, since records made without masks do not carry them either.
+
+Memory: the file is streamed (ijson) into a temporary SQLite index of annotations per image, then items are
+yielded image by image, in file order; memory does not grow with the file. Images are references, never loaded.
+
+Writing streams: the ``images`` and ``annotations`` arrays are written piece by piece to temporary files
+and joined into ``instances_<subset>.json`` at the end, so memory does not grow with the dataset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import marshal
+import math
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import ijson
+import numpy as np
+
+from tfodkit import model
+from tfodkit.errors import FormatError, TfodError, UsageError
+from tfodkit.formats._files import (
+    checked_subset_name,
+    image_file_name,
+    label_map_option,
+    save_image,
+    warn_count,
+)
+from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
+from tfodkit.tolerance import skip_or_raise
+
+ANNOTATIONS_DIR = "annotations"
+PREFIX = "instances_"
+
+# Object attributes COCO holds natively; other columns go to Datumaro's per-annotation "attributes" dict.
+_NATIVE = frozenset({model.IS_CROWD, model.AREA})
+
+
+# ---------------------------------------------------------------------------------------------- sources
+@dataclass(frozen=True)
+class _Source:
+    subset: str
+    json_path: Path
+    root: Path  # the dataset folder: images are looked for under it
+
+
+def _subset_from_file(path: Path) -> str:
+    stem = path.stem
+    return stem[len(PREFIX) :] if stem.startswith(PREFIX) and len(stem) > len(PREFIX) else stem
+
+
+def _root_of(json_path: Path) -> Path:
+    parent = json_path.parent
+    return parent.parent if parent.name == ANNOTATIONS_DIR else parent
+
+
+def _sources(path: Path, subset: str | None) -> list[_Source]:
+    if path.is_file():
+        return [_Source(subset or _subset_from_file(path), path, _root_of(path))]
+    if not path.is_dir():
+        raise FormatError("no such file or folder", path=str(path))
+    for folder in (path / ANNOTATIONS_DIR, path):
+        files = sorted(folder.glob(f"{PREFIX}*.json"))
+        if files:
+            break
+    else:
+        raise FormatError(f"no {ANNOTATIONS_DIR}/{PREFIX}<subset>.json here", path=str(path))
+    sources = [_Source(_subset_from_file(file), file, _root_of(file)) for file in files]
+    if subset is not None:
+        sources = [source for source in sources if source.subset == subset]
+        if not sources:
+            raise FormatError(f"no {PREFIX}{subset}.json", path=str(folder))
+    return sources
+
+
+def _images_dir(root: Path, subset: str, first_file_name: str | None) -> Path:
+    """Datumaro's ``images/<subset>/``, COCO 2017's ``<subset>/`` (``train2017/``), or ``images/``."""
+    candidates = [root / "images" / subset, root / subset, root / "images", root]
+    existing = [folder for folder in candidates if folder.is_dir()]
+    if first_file_name is not None:
+        for folder in existing:
+            if (folder / first_file_name).is_file():
+                return folder
+    return existing[0] if existing else candidates[0]
+
+
+# ---------------------------------------------------------------------------------------------- loading
+# A COCO file is one JSON document whose annotations are not sorted by image. So each pass streams it with
+# ijson (C backend, one element at a time): the annotations into a temporary SQLite database indexed by image
+# id, then the images in file order, each with its annotations fetched by one indexed query. Memory stays flat
+# at any size; the database is SQLite's private temporary file, deleted when the pass ends.
+
+
+def _stream_items(json_path: Path, prefix: str) -> Iterator[Any]:
+    """The elements of the array at ``prefix`` (``"images.item"``), parsed one at a time."""
+    try:
+        with open(json_path, "rb") as stream:
+            yield from ijson.items(stream, prefix, use_float=True)
+    except FileNotFoundError:
+        raise FormatError("file not found", path=str(json_path)) from None
+    except (ijson.JSONError, ValueError) as error:  # ValueError: bad UTF-8
+        raise FormatError(f"not valid JSON: {error}", path=str(json_path)) from None
+
+
+def _top_level_kind(json_path: Path, key: str) -> str | None:
+    """The ijson event starting the top-level ``key``'s value (``"start_array"``…), None if absent. Only asked
+    when a pass found no elements, to tell an empty array from a missing or misshapen one."""
+    with open(json_path, "rb") as stream:
+        for prefix, event, _ in ijson.parse(stream):
+            if prefix == key and event not in ("map_key", "end_map", "end_array"):
+                return event
+    return None
+
+
+def _check_array(json_path: Path, key: str, *, required: bool) -> None:
+    kind = _top_level_kind(json_path, key)
+    if kind is None and required:
+        raise FormatError(f"not a COCO instances file: no '{key}' list", path=str(json_path))
+    if kind not in (None, "start_array", "null"):
+        raise FormatError(f"'{key}' is not a list", path=str(json_path))
+
+
+# SQLite stores integers of 64 bits; JSON may hold any.
+_SQLITE_INTS = range(-(1 << 63), 1 << 63)
+
+
+def _id_key(image_id: Any) -> int | float | str:
+    """An image id as an SQLite key that matches as Python's ``==`` does (1 == 1.0); TypeError for a list or
+    object."""
+    if isinstance(image_id, int) and image_id not in _SQLITE_INTS:
+        return f"int:{image_id}"
+    if isinstance(image_id, (int, float, str)):
+        return image_id
+    raise TypeError(f"an image id is a number or a string, not {type(image_id).__name__}")
+
+
+def _annotation_index(json_path: Path) -> sqlite3.Connection:
+    """A temporary database of the file's annotations (``marshal``-ed, in file order) indexed by image id."""
+    database = sqlite3.connect("")  # "": a private temporary file, removed on close
+    try:
+        database.execute("PRAGMA journal_mode = OFF")
+        database.execute("CREATE TABLE annotations (image_id, data BLOB)")
+        found = 0
+        for annotation in _stream_items(json_path, "annotations.item"):
+            try:
+                key = _id_key(annotation["image_id"])
+            except (KeyError, TypeError):
+                raise FormatError(f"annotation without image_id: {str(annotation)[:80]}", path=str(json_path)) from None
+            database.execute("INSERT INTO annotations VALUES (?, ?)", (key, marshal.dumps(annotation)))
+            found += 1
+        if not found:
+            _check_array(json_path, "annotations", required=False)
+        database.execute("CREATE INDEX by_image ON annotations (image_id)")  # built once, after the inserts
+    except BaseException:
+        database.close()
+        raise
+    return database
+
+
+def _annotations_of_image(database: sqlite3.Connection, key: Any) -> list[dict[str, Any]]:
+    rows = database.execute("SELECT data FROM annotations WHERE image_id = ? ORDER BY rowid", (key,))
+    return [marshal.loads(data) for (data,) in rows]
+
+
+def _read_categories(json_path: Path) -> list[dict[str, Any]]:
+    categories = list(_stream_items(json_path, "categories.item"))
+    if not categories:
+        _check_array(json_path, "categories", required=False)
+    return categories
+
+
+def _categories_label_map(files: list[tuple[_Source, list[dict[str, Any]]]]) -> tuple[LabelMap, dict[int, str]]:
+    """Category ids as label ids (the OD API keeps them), and id -> name over every file."""
+    names: dict[int, str] = {}
+    for source, categories in files:
+        for category in categories:
+            try:
+                category_id, name = int(category["id"]), str(category["name"])
+            except (KeyError, TypeError, ValueError, OverflowError):  # "id": 1e400 is inf (found by fuzz_coco)
+                raise FormatError(f"category without id or name: {category!r}", path=str(source.json_path)) from None
+            if names.setdefault(category_id, name) != name:
+                raise FormatError(
+                    f"category id {category_id} is {names[category_id]!r} in one file and {name!r} here",
+                    path=str(source.json_path),
+                )
+    label_map = LabelMap()
+    for category_id, name in sorted(names.items()):
+        label_map.add(name, category_id)
+    return label_map, names
+
+
+def read(
+    path: str,
+    *,
+    subset: str | None = None,
+    include_masks: bool = False,
+    label_map: str | LabelMap | None = None,
+) -> Dataset:
+    """Read COCO instances as a streaming :class:`Dataset`.
+
+    ``path``: a folder with ``annotations/instances_<subset>.json`` (each file a subset), or one JSON file.
+    ``subset`` picks one file of a folder (or names the subset of a single file). ``include_masks`` makes an
+    instance mask of every segmentation. ``label_map`` (a ``label_map.pbtxt`` path) remaps categories by
+    name; without it label ids are the category ids.
+
+    Example:
+        >>> dataset = read("coco", subset="val2017", include_masks=True)  # doctest: +SKIP
+        >>> next(iter(dataset)).attributes["source_id"]  # doctest: +SKIP
+        '139'
+    """
+    sources = _sources(Path(path), subset)
+    # Categories first (for the label map): a quick pass over each file that builds nothing else. The number of
+    # images is not known before a pass over them, so the dataset's length is left unknown.
+    category_lists = []
+    for source in sources:
+        if not source.json_path.is_file():
+            raise FormatError("file not found", path=str(source.json_path))
+        category_lists.append((source, _read_categories(source.json_path)))
+    category_labels, category_names = _categories_label_map(category_lists)
+    given = label_map_option(label_map)
+    labels = given if given is not None else category_labels
+    remap: dict[int, int] | None = None
+    if given is not None:
+        remap = {}
+        for category_id, name in category_names.items():
+            label_id = given.id_of(name)
+            if label_id is not None:
+                remap[category_id] = label_id
+    return Dataset(
+        functools.partial(_iterate, sources, labels, category_names, remap, include_masks),
+        labels,
+        name=Path(path).stem if Path(path).is_file() else Path(path).name,
+    )
+
+
+def _iterate(
+    sources: list[_Source],
+    labels: LabelMap,
+    category_names: dict[int, str],
+    remap: dict[int, int] | None,
+    include_masks: bool,
+) -> Iterator[Item]:
+    skipped = dropped_rle = missing_images = 0
+    for source in sources:
+        where = str(source.json_path)
+        with contextlib.closing(_annotation_index(source.json_path)) as database:
+            images_dir: Path | None = None
+            for image in _stream_items(source.json_path, "images.item"):
+                if not isinstance(image, dict):  # found by fuzz/fuzz_coco.py
+                    raise FormatError("an entry of 'images' is not a JSON object", path=where)
+                if images_dir is None:  # found from the first image's file
+                    images_dir = _images_dir(source.root, source.subset, str(image.get("file_name", "")))
+                try:
+                    item, counts = _item(image, database, source.subset, images_dir, labels, category_names, remap,
+                                         include_masks, where)
+                except TfodError as error:  # one bad image entry: --on-error skip counts it and goes on
+                    skip_or_raise(error)
+                    continue
+                skipped += counts[0]
+                dropped_rle += counts[1]
+                missing_images += item.image.path is None
+                yield item
+            if images_dir is None:
+                _check_array(source.json_path, "images", required=True)
+    warn_count(
+        skipped,
+        "COCO annotation(s) skipped: width or height not positive, or the box reaches past the image "
+        "(as create_coco_tf_record.py skips them)",
+    )
+    warn_count(dropped_rle, "COCO RLE segmentation(s) not kept as masks; read with include_masks=True to keep them")
+    warn_count(missing_images, "COCO image file(s) not found; their items carry no image bytes")
+
+
+def _item(
+    image: dict[str, Any],
+    database: sqlite3.Connection,
+    subset: str,
+    images_dir: Path,
+    labels: LabelMap,
+    category_names: dict[int, str],
+    remap: dict[int, int] | None,
+    include_masks: bool,
+    where: str,
+) -> tuple[Item, tuple[int, int]]:
+    try:
+        image_id = image["id"]
+        file_name = str(image["file_name"])
+        width = int(image["width"])
+        height = int(image["height"])
+        key = _id_key(image_id)
+    except (KeyError, TypeError, ValueError, OverflowError):  # int(inf) overflows; a list id is refused
+        raise FormatError(
+            f"image entry without id, file_name, width or height: {str(image)[:120]}", path=where
+        ) from None
+
+    boxes: list[list[float]] = []
+    label_ids: list[int] = []
+    crowd: list[bool] = []
+    areas: list[float | None] = []
+    polygons: list[list[np.ndarray]] = []
+    masks: list[Mask | None] = []
+    extra: dict[str, list[Any]] = {}
+    skipped = dropped_rle = 0
+    for annotation in _annotations_of_image(database, key):
+        try:
+            x, y, box_width, box_height = (float(value) for value in annotation["bbox"])
+            category_id = int(annotation["category_id"])
+        except (KeyError, TypeError, ValueError, OverflowError):
+            raise FormatError(
+                f"annotation {annotation.get('id')!r} has no valid bbox or category_id", path=where
+            ) from None
+        if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(box_width) and math.isfinite(box_height)):
+            raise FormatError(f"annotation {annotation.get('id')!r}: bbox has a non-finite number", path=where)
+        if box_width <= 0 or box_height <= 0 or x + box_width > width or y + box_height > height:
+            skipped += 1
+            continue
+        if category_id not in category_names:
+            raise FormatError(f"annotation {annotation.get('id')!r}: category id {category_id} is not in categories",
+                              path=where)
+        if remap is None:
+            label_id = category_id
+        else:
+            found = remap.get(category_id)
+            if found is None:
+                raise FormatError(
+                    f"category {category_names[category_id]!r} (id {category_id}) is not in the label map", path=where
+                )
+            label_id = found
+        index = len(boxes)
+        boxes.append([x, y, x + box_width, y + box_height])
+        label_ids.append(label_id)
+        is_crowd = bool(annotation.get("iscrowd", 0))
+        crowd.append(is_crowd)
+        area = _finite_or_none(annotation.get("area"), "area", annotation, where)
+        areas.append(None if area is None else float(area))
+        segmentation = annotation.get("segmentation")
+        object_polygons: list[np.ndarray] = []
+        mask: Mask | None = None
+        if isinstance(segmentation, list):
+            object_polygons = _polygons(segmentation, annotation, where)
+            if include_masks and object_polygons:
+                from tfodkit.raster import polygons_to_array
+
+                mask = Mask.from_array(polygons_to_array(object_polygons, height, width))
+        elif isinstance(segmentation, dict):
+            if include_masks:
+                mask = Mask.from_array(_rle_array(segmentation, height, width, annotation, where))
+            else:
+                dropped_rle += 1
+        polygons.append(object_polygons)
+        masks.append(mask)
+        attributes = annotation.get("attributes")
+        if isinstance(attributes, dict):
+            for key, value in attributes.items():
+                column = extra.setdefault(str(key), [])
+                column.extend([None] * (index - len(column)))
+                if isinstance(value, float):
+                    value = _finite_or_none(value, str(key), annotation, where)
+                column.append(value)
+
+    count = len(boxes)
+    columns: dict[str, list[Any]] = {model.IS_CROWD: crowd, model.AREA: areas}
+    for key, column in extra.items():
+        if key not in columns:
+            columns[key] = column + [None] * (count - len(column))
+    objects = Objects(
+        boxes=np.array(boxes, dtype=np.float64).reshape(-1, 4),
+        label_ids=np.array(label_ids, dtype=np.int64),
+        masks=masks,
+        polygons=polygons,
+        attributes=columns,
+    )
+    image_path = images_dir / file_name
+    ref = ImageRef(file_name, path=str(image_path) if image_path.is_file() else None, width=width, height=height)
+    item_id = model.item_id_from_name(file_name)
+    item = Item(item_id, ref, objects, subset=subset, attributes={"source_id": str(image_id)})
+    return item, (skipped, dropped_rle)
+
+
+def _finite_or_none(value: Any, name: str, annotation: dict[str, Any], where: str) -> Any:
+    """``value`` unless it is a non-finite number (1e400 parses as inf), which is a :class:`FormatError`."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise FormatError(f"annotation {annotation.get('id')!r}: {name} is not a number", path=where) from None
+    if not math.isfinite(number):
+        raise FormatError(f"annotation {annotation.get('id')!r}: {name} is not a finite number", path=where)
+    return value
+
+
+def _polygons(segmentation: list[Any], annotation: dict[str, Any], where: str) -> list[np.ndarray]:
+    polygons = []
+    for points in segmentation:
+        try:
+            flat = np.asarray(points, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise FormatError(
+                f"annotation {annotation.get('id')!r}: a polygon is not a list of numbers", path=where
+            ) from None
+        if flat.size == 0:
+            continue
+        if flat.size % 2:
+            raise FormatError(f"annotation {annotation.get('id')!r}: a polygon has an odd number of values", path=where)
+        if not np.isfinite(flat).all():
+            raise FormatError(f"annotation {annotation.get('id')!r}: a polygon has a non-finite number", path=where)
+        polygons.append(flat.reshape(-1, 2))
+    return polygons
+
+
+def _rle_array(
+    segmentation: dict[str, Any], height: int, width: int, annotation: dict[str, Any], where: str
+) -> np.ndarray:
+    from tfodkit.raster import rle_to_array
+
+    try:
+        size = [int(value) for value in segmentation["size"]]
+        segmentation["counts"]  # noqa: B018 - must be there
+    except (KeyError, TypeError, ValueError, OverflowError):  # "size": [1e400, 1] is inf
+        raise FormatError(f"annotation {annotation.get('id')!r}: RLE without size or counts", path=where) from None
+    if size != [height, width]:
+        raise FormatError(f"annotation {annotation.get('id')!r}: RLE size {size} is not the image's {[height, width]}",
+                          path=where)
+    try:
+        return rle_to_array(segmentation)
+    except (ValueError, TypeError, OverflowError) as error:  # counts [1e400] is inf (found by fuzz_coco)
+        raise FormatError(f"annotation {annotation.get('id')!r}: bad RLE: {error}", path=where) from None
+
+
+def detect(path: str) -> bool:
+    """True for a folder with ``annotations/instances_*.json`` or a JSON file that looks like COCO."""
+    target = Path(path)
+    if target.is_dir():
+        return any((target / ANNOTATIONS_DIR).glob(f"{PREFIX}*.json")) or any(target.glob(f"{PREFIX}*.json"))
+    if target.is_file() and target.suffix.lower() == ".json":
+        if target.name.startswith(PREFIX):
+            return True
+        with open(target, "rb") as stream:
+            head = stream.read(1 << 16)
+        return b'"images"' in head and (b'"annotations"' in head or b'"categories"' in head)
+    return False
+
+
+# ---------------------------------------------------------------------------------------------- writing
+def clean_number(value: float) -> float:
+    """A coordinate as written: an integer value when within 1/1000 of one (records hold float32), else the
+    shortest decimal that reads back as the same float32.
+
+    Example:
+        >>> clean_number(47.99999952316284), clean_number(20.050000000000068)
+        (48.0, 20.05)
+    """
+    nearest = round(value)
+    if abs(value - nearest) <= 1e-3:
+        return float(nearest)
+    return float(np.format_float_positional(np.float32(value), unique=True, trim="-"))
+
+
+@dataclass
+class _SubsetWriter:
+    """The ``images`` and ``annotations`` arrays of one subset, written piece by piece to temporary files."""
+
+    images: IO[str]
+    annotations: IO[str]
+    image_count: int = 0
+    annotation_count: int = 0
+    used_ids: set[int] = field(default_factory=set)
+    next_id: int = 1
+
+    def image_id(self, source_id: Any) -> int:
+        # Keep the COCO id a record or COCO source carries (the OD API's source_id); else number on.
+        text = "" if source_id is None else str(source_id)
+        if text.isdigit() and int(text) not in self.used_ids:
+            chosen = int(text)
+        else:
+            while self.next_id in self.used_ids:
+                self.next_id += 1
+            chosen = self.next_id
+        self.used_ids.add(chosen)
+        return chosen
+
+    def add_image(self, entry: dict[str, Any]) -> None:
+        self.images.write(("," if self.image_count else "") + _dumps(entry))
+        self.image_count += 1
+
+    def add_annotation(self, entry: dict[str, Any]) -> None:
+        self.annotation_count += 1
+        entry["id"] = self.annotation_count
+        self.annotations.write(("," if self.annotation_count > 1 else "") + _dumps(entry))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _json_value(value: Any) -> Any:
+    """A JSON-safe attribute value; None for a non-finite number (JSON has no NaN), which is then left out."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _annotations_of(item: Item, image_id: int) -> Iterator[dict[str, Any]]:
+    objects = item.objects
+    width, height = item.image.size
+    crowd = objects.attribute(model.IS_CROWD, False)
+    areas = objects.attribute(model.AREA)
+    extra = {name: objects.attribute(name) for name in objects.attributes if name not in _NATIVE}
+    for index, (box, label_id) in enumerate(zip(objects.boxes.tolist(), objects.label_ids.tolist())):
+        xmin, ymin, xmax, ymax = box
+        is_crowd = bool(crowd[index])
+        segmentation, pixel_area = _segmentation(objects.polygons[index], objects.masks[index], is_crowd, height, width)
+        area = areas[index]
+        if area is None or not math.isfinite(float(area)):  # records store a missing area as NaN
+            area = pixel_area if pixel_area is not None else (xmax - xmin) * (ymax - ymin)
+        entry: dict[str, Any] = {
+            "id": 0,
+            "image_id": image_id,
+            "category_id": int(label_id),
+            "segmentation": segmentation,
+            "area": clean_number(float(area)),
+            "bbox": [clean_number(xmin), clean_number(ymin), clean_number(xmax - xmin), clean_number(ymax - ymin)],
+            "iscrowd": int(is_crowd),
+        }
+        values = ((name, _json_value(column[index])) for name, column in extra.items())
+        attributes = {name: value for name, value in values if value is not None}
+        if attributes:
+            entry["attributes"] = attributes  # Datumaro's per-annotation attributes
+        yield entry
+
+
+def _segmentation(
+    polygons: list[np.ndarray], mask: Mask | None, is_crowd: bool, height: int, width: int
+) -> tuple[Any, float | None]:
+    """COCO ``segmentation`` and its pixel area: polygons as they are; a mask as RLE for crowd regions, else
+    as traced polygons; nothing (``[]``) for a box."""
+    from tfodkit import raster
+
+    if polygons and not (mask is not None and is_crowd):
+        flat = [[clean_number(value) for value in np.asarray(polygon, dtype=np.float64).reshape(-1).tolist()]
+                for polygon in polygons]
+        return flat, float(raster.polygons_to_array(polygons, height, width).sum())
+    if mask is not None:
+        pixels = mask.array
+        if is_crowd:
+            return raster.array_to_rle(pixels), float(np.count_nonzero(pixels))
+        traced = raster.array_to_polygons(pixels)
+        return [[float(value) for value in polygon.reshape(-1).tolist()] for polygon in traced], float(
+            np.count_nonzero(pixels)
+        )
+    return [], None
+
+
+def _copy_text(source: Path, out: IO[str]) -> None:
+    with open(source, encoding="utf-8") as stream:
+        shutil.copyfileobj(stream, out, 1 << 20)
+
+
+def write(dataset: Dataset, path: str, *, save_images: bool = True) -> None:
+    """Write ``dataset`` as COCO instances, atomically: ``annotations/instances_<subset>.json`` and, with
+    ``save_images``, ``images/<subset>/<id>.<ext>`` (the original bytes, copied).
+
+    Category ids are the label-map ids; image ids are kept from ``source_id`` when it is a number (COCO and OD
+    API records carry it), else numbered. Polygons are written as polygons, masks of crowd regions as RLE and
+    other masks as traced polygons; ``area`` comes from the attribute, else the mask or polygon pixels, else
+    the box. Other attributes go to Datumaro's per-annotation ``attributes``.
+
+    Example:
+        >>> import tempfile, os
+        >>> out = os.path.join(tempfile.mkdtemp(), "coco")
+        >>> items = [Item("a", ImageRef("a.jpg", width=4, height=4), Objects.from_boxes([[0, 0, 2, 2]], [1]))]
+        >>> write(Dataset(items, LabelMap.from_names(["cat"])), out, save_images=False)
+        >>> os.listdir(os.path.join(out, "annotations"))
+        ['instances_default.json']
+    """
+    from tfodkit.storage import atomic_path
+
+    if "://" in str(path):
+        raise UsageError(f"{path}: writing COCO to a URL is not supported; write locally and copy")
+    with atomic_path(path) as temp:
+        parts = temp / ".parts"
+        parts.mkdir(parents=True)
+        (temp / ANNOTATIONS_DIR).mkdir()
+        writers: dict[str, _SubsetWriter] = {}
+        try:
+            for item in dataset:
+                subset = checked_subset_name(item.subset)
+                writer = writers.get(subset)
+                if writer is None:
+                    writer = _SubsetWriter(
+                        open(parts / f"{subset}.images", "w", encoding="utf-8"),  # noqa: SIM115
+                        open(parts / f"{subset}.annotations", "w", encoding="utf-8"),  # noqa: SIM115
+                    )
+                    writers[subset] = writer
+                file_name = image_file_name(item)
+                if save_images:
+                    save_image(item.image, temp / "images" / subset / file_name)
+                width, height = item.image.size
+                image_id = writer.image_id(item.attributes.get("source_id"))
+                writer.add_image({"id": image_id, "width": int(width), "height": int(height), "file_name": file_name})
+                for entry in _annotations_of(item, image_id):
+                    if dataset.label_map.name_of(entry["category_id"]) is None:
+                        raise FormatError(f"item {item.id!r}: label id {entry['category_id']} is not in the label map")
+                    writer.add_annotation(entry)
+        finally:
+            for writer in writers.values():
+                writer.images.close()
+                writer.annotations.close()
+        categories = [{"id": int(label.id), "name": label.name, "supercategory": ""} for label in dataset.label_map]
+        for subset in writers or {"default": None}:
+            with open(temp / ANNOTATIONS_DIR / f"{PREFIX}{subset}.json", "w", encoding="utf-8") as out:
+                out.write('{"licenses":[],"info":{},"categories":')
+                out.write(_dumps(categories))
+                out.write(',"images":[')
+                if subset in writers:
+                    _copy_text(parts / f"{subset}.images", out)
+                out.write('],"annotations":[')
+                if subset in writers:
+                    _copy_text(parts / f"{subset}.annotations", out)
+                out.write("]}\n")
+        shutil.rmtree(parts)

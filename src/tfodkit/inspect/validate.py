@@ -1,0 +1,781 @@
+"""``tfod validate``: find everything in a dataset that breaks training, each finding with its file, record
+index, byte offset and key.
+
+TFRecord inputs are checked record by record, straight from the framing: damaged bytes are reported and
+skipped (:mod:`tfodkit.inspect.scan` resynchronises on the next intact record), so one bad CRC does not hide
+the rest of the file. Each record is decoded and checked on its own (in worker processes with ``workers``),
+then across records (duplicate file names and source ids, labels used inconsistently). Other formats are
+read as items through :func:`tfodkit.pipeline.read_dataset` and get the checks that apply to them.
+
+The checks (``Finding.check``) are listed in :data:`CHECKS`.
+
+Example:
+    >>> import tempfile, os
+    >>> from tfodkit.example import encode_example
+    >>> from tfodkit.records import RecordWriter
+    >>> path = os.path.join(tempfile.mkdtemp(), "train.tfrecord")
+    >>> with RecordWriter(path) as writer:
+    ...     writer.write(encode_example({"image/height": [10], "image/width": [10], "image/filename": [b"a.jpg"],
+    ...         "image/object/bbox/xmin": [0.5], "image/object/bbox/xmax": [0.2],
+    ...         "image/object/bbox/ymin": [0.0], "image/object/bbox/ymax": [1.5], "image/object/class/text": [b"cat"]}))
+    >>> [(f.check, f.record, f.key) for f in validate(path).findings]
+    [('box_order', 0, 'image/object/bbox/xmin'), ('box_range', 0, 'image/object/bbox/ymax')]
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tfodkit.errors import FormatError, TfodError
+from tfodkit.example import decode_example
+from tfodkit.formats import tfod
+from tfodkit.inspect.info import shard_of
+from tfodkit.inspect.scan import DamagedRange, IntactRecord, scan_records
+from tfodkit.inspect.sources import (
+    RecordSource,
+    find_label_map_for,
+    framed_bytes,
+    is_record_input,
+    record_sources,
+    resolve_format,
+)
+from tfodkit.model import Dataset, Item, LabelMap, image_format_of
+from tfodkit.parallel import ordered_map
+
+CHECKS: dict[str, str] = {
+    "crc": "damaged bytes: a length or data CRC does not verify, or the file ends inside a record",
+    "compression": "the GZIP/ZLIB stream is damaged or truncated; nothing after the damage can be read",
+    "shard_missing": "a NAME-0000i-of-0000N set lacks some of its shards",
+    "decode": "the record is not a valid tf.train.Example",
+    "key_type": "a key holds the wrong type (bytes, float or int64 list)",
+    "missing_key": "a key training needs is absent or empty (image size, box coordinates, object labels)",
+    "list_length": "per-object lists (boxes, labels, flags, masks) disagree in length",
+    "nan": "a box coordinate, area or weight is NaN or infinite",
+    "box_range": "a box coordinate is outside [0, 1] (outside the image, for formats with pixel boxes)",
+    "box_order": "a box has min > max",
+    "box_empty": "a box has zero width or height",
+    "label_unknown": "a class/label id or class/text name is not in the label map",
+    "label_mismatch": "class/text and class/label disagree (with the label map, or with other records)",
+    "label_id": "class/label is 0 (the background id) or negative",
+    "sha256": "image/key/sha256 is not the SHA-256 of image/encoded",
+    "image_format": "image/format does not name the format of the embedded bytes",
+    "image_decode": "the image cannot be decoded",
+    "image_size": "the image size differs from image/width x image/height, or they are not positive",
+    "image_missing": "the image named by the record is neither embedded nor found in --images",
+    "duplicate_filename": "another record has the same image/filename",
+    "duplicate_source_id": "another record has the same image/source_id",
+    "mask_decode": "an instance mask cannot be decoded",
+    "mask_size": "an instance mask's size differs from the image size",
+}
+
+# The type each detection key must have; image/object/mask may be PNG bytes or NUMERICAL_MASKS floats.
+EXPECTED_KINDS: dict[str, tuple[str, ...]] = {
+    tfod.FILENAME: ("bytes",),
+    tfod.SOURCE_ID: ("bytes",),
+    tfod.HEIGHT: ("int64",),
+    tfod.WIDTH: ("int64",),
+    tfod.ENCODED: ("bytes",),
+    tfod.FORMAT: ("bytes",),
+    tfod.SHA256: ("bytes",),
+    tfod.XMIN: ("float",),
+    tfod.XMAX: ("float",),
+    tfod.YMIN: ("float",),
+    tfod.YMAX: ("float",),
+    tfod.CLASS_LABEL: ("int64",),
+    tfod.CLASS_TEXT: ("bytes",),
+    tfod.MASK: ("bytes", "float"),
+    "image/object/difficult": ("int64",),
+    "image/object/truncated": ("int64",),
+    "image/object/view": ("bytes",),
+    "image/object/is_crowd": ("int64",),
+    "image/object/area": ("float",),
+    "image/object/group_of": ("int64",),
+    "image/object/weight": ("float",),
+    "image/object/keypoint/x": ("float",),
+    "image/object/keypoint/y": ("float",),
+    "image/object/keypoint/visibility": ("int64",),
+    "image/object/keypoint/text": ("bytes",),
+}
+BOX_KEYS = (tfod.XMIN, tfod.YMIN, tfod.XMAX, tfod.YMAX)
+PER_OBJECT_KEYS = (tfod.XMAX, tfod.YMIN, tfod.YMAX, tfod.CLASS_LABEL, *tfod.OBJECT_EXTRAS)
+FORMAT_ALIASES = {"jpg": "jpeg", "tif": "tiff"}
+DEFAULT_MAX_FINDINGS = 1000
+PIXEL_SLACK = 1e-3  # pixels a box of a pixel-box format may pass the image edge by (float noise of conversions)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: which check, where (file, record index, byte offset of the record, key, object), what."""
+
+    check: str
+    message: str
+    file: str
+    record: int | None = None
+    key: str | None = None
+    object: int | None = None
+    offset: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "file": self.file,
+            "record": self.record,
+            "offset": self.offset,
+            "key": self.key,
+            "object": self.object,
+            "message": self.message,
+        }
+
+    def __str__(self) -> str:
+        place = [self.file]
+        if self.record is not None:
+            place.append(f"record {self.record}")
+        if self.offset is not None:
+            place.append(f"byte {self.offset}")
+        if self.key:
+            place.append(self.key)
+        if self.object is not None:
+            place.append(f"object {self.object}")
+        return f"{': '.join([', '.join(place), self.check])}: {self.message}"
+
+
+@dataclass
+class ValidationReport:
+    """All findings (the first ``max_findings`` kept in full, every one counted per check)."""
+
+    source: str
+    format: str
+    records: int = 0
+    files: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    label_map_path: str | None = None
+    images_checked: int = 0
+    max_findings: int = DEFAULT_MAX_FINDINGS
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def clean(self) -> bool:
+        return not self.counts
+
+    def add(self, finding: Finding) -> None:
+        self.counts[finding.check] = self.counts.get(finding.check, 0) + 1
+        if not self.max_findings or len(self.findings) < self.max_findings:
+            self.findings.append(finding)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "format": self.format,
+            "files": self.files,
+            "records": self.records,
+            "images_checked": self.images_checked,
+            "label_map": self.label_map_path,
+            "clean": self.clean,
+            "total_findings": self.total,
+            "counts": dict(sorted(self.counts.items())),
+            "findings_shown": len(self.findings),
+            "findings": [finding.as_dict() for finding in self.findings],
+        }
+
+
+# ------------------------------------------------------------------------------------------ one record
+@dataclass(frozen=True)
+class _Context:
+    """What a record check needs besides the record (picklable: it goes to worker processes)."""
+
+    label_map: LabelMap | None
+    decode_images: bool
+    images_dir: str | None
+
+
+# (check, key, object index, message)
+Problem = tuple[str, str | None, int | None, str]
+
+
+@dataclass
+class _RecordFacts:
+    """What the cross-record checks need of one record."""
+
+    filename: str = ""
+    source_id: str = ""
+    labels: list[tuple[str, int]] = field(default_factory=list)  # (class/text, class/label) pairs with both
+    image_checked: bool = False
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return "float" if value.dtype.kind == "f" else "int64"
+    return "bytes"
+
+
+def check_record(record: bytes, context: _Context) -> tuple[list[Problem], _RecordFacts]:
+    """The problems of one serialized record on its own, and the facts the cross-record checks need."""
+    problems: list[Problem] = []
+    facts = _RecordFacts()
+    try:
+        features = decode_example(record)
+    except TfodError as error:
+        where = "" if error.offset is None else f" (at byte {error.offset} of the record)"
+        return [("decode", None, None, f"{error.message}{where}")], facts
+
+    usable: dict[str, Any] = {}
+    for key, value in features.items():
+        expected = EXPECTED_KINDS.get(key)
+        empty = isinstance(value, list) and not value  # an empty list has no telling type
+        if expected is not None and not empty and _kind(value) not in expected:
+            problems.append(("key_type", key, None, f"is a {_kind(value)} list; expected {' or '.join(expected)}"))
+        else:
+            usable[key] = value
+
+    facts.filename = _text(usable.get(tfod.FILENAME))
+    facts.source_id = _text(usable.get(tfod.SOURCE_ID))
+    height = _positive_int(usable, tfod.HEIGHT, features, problems)
+    width = _positive_int(usable, tfod.WIDTH, features, problems)
+    count = _check_lists(usable, problems)
+    if count is not None:
+        _check_boxes(usable, count, problems)
+        _check_labels(usable, count, context.label_map, problems, facts)
+    for key in ("image/object/area", "image/object/weight"):
+        values = usable.get(key)
+        if isinstance(values, np.ndarray):
+            for index in np.flatnonzero(~np.isfinite(values)).tolist():
+                problems.append(("nan", key, index, f"is {values[index]}"))
+    _check_image(usable, width, height, context, problems, facts)
+    if count is not None:
+        _check_masks(usable, count, width, height, context.decode_images, problems)
+    return problems, facts
+
+
+def _text(values: Any) -> str:
+    if isinstance(values, list) and values:
+        return values[0].decode("utf-8", "replace")
+    return ""
+
+
+def _positive_int(usable: dict[str, Any], key: str, features: dict[str, Any], problems: list[Problem]) -> int | None:
+    values = usable.get(key)
+    if values is None or len(values) == 0:
+        if key not in features or key in usable:  # absent, or present and empty (a wrong type is reported already)
+            problems.append(("missing_key", key, None, "is absent" if key not in features else "is empty"))
+        return None
+    value = int(values[0])
+    if value <= 0:
+        problems.append(("image_size", key, None, f"is {value}"))
+        return None
+    return value
+
+
+def _check_lists(usable: dict[str, Any], problems: list[Problem]) -> int | None:
+    """The number of objects, or None when the box lists cannot tell it; reports lists of other lengths."""
+    present = [key for key in BOX_KEYS if key in usable]
+    if not present:
+        return 0 if tfod.CLASS_LABEL not in usable and tfod.CLASS_TEXT not in usable else _labels_only(usable, problems)
+    if len(present) < 4:
+        missing = [key for key in BOX_KEYS if key not in usable]
+        problems.append(("missing_key", missing[0], None, f"is absent while {present[0]} is present"))
+        return None
+    count = len(usable[tfod.XMIN])
+    consistent = True
+    for key in PER_OBJECT_KEYS:
+        if key in usable and len(usable[key]) != count:
+            problems.append(
+                ("list_length", key, None, f"has {len(usable[key])} values for {count} boxes ({tfod.XMIN})")
+            )
+            consistent = consistent and key not in BOX_KEYS and key != tfod.CLASS_LABEL
+    texts = usable.get(tfod.CLASS_TEXT)
+    if texts is not None and len(texts) not in (0, count):
+        problems.append(
+            ("list_length", tfod.CLASS_TEXT, None, f"has {len(texts)} values for {count} boxes ({tfod.XMIN})")
+        )
+        consistent = False
+    return count if consistent else None
+
+
+def _labels_only(usable: dict[str, Any], problems: list[Problem]) -> None:
+    labels = max(len(usable.get(tfod.CLASS_LABEL, ())), len(usable.get(tfod.CLASS_TEXT, ())))
+    if labels:
+        problems.append(("missing_key", tfod.XMIN, None, f"no boxes, but {labels} object label(s)"))
+    return None
+
+
+def _check_boxes(usable: dict[str, Any], count: int, problems: list[Problem]) -> None:
+    if not count:
+        return
+    boxes = np.stack([np.asarray(usable[key], dtype=np.float64) for key in BOX_KEYS], axis=1)
+    finite = np.isfinite(boxes)
+    for index in range(count):
+        row = boxes[index]
+        if not finite[index].all():
+            key = BOX_KEYS[int(np.flatnonzero(~finite[index])[0])]
+            problems.append(("nan", key, index, f"box {_box_text(row)}"))
+            continue
+        outside = np.flatnonzero((row < 0) | (row > 1))
+        if outside.size:
+            problems.append(
+                ("box_range", BOX_KEYS[int(outside[0])], index, f"box {_box_text(row)} is not inside [0, 1]")
+            )
+        xmin, ymin, xmax, ymax = row.tolist()
+        if xmin > xmax:
+            problems.append(("box_order", tfod.XMIN, index, f"xmin {xmin:.6g} > xmax {xmax:.6g}"))
+        if ymin > ymax:
+            problems.append(("box_order", tfod.YMIN, index, f"ymin {ymin:.6g} > ymax {ymax:.6g}"))
+        if xmin == xmax or ymin == ymax:
+            problems.append(
+                ("box_empty", tfod.XMIN if xmin == xmax else tfod.YMIN, index, f"box {_box_text(row)} has no area")
+            )
+
+
+def _box_text(row: np.ndarray) -> str:
+    return "[" + ", ".join(f"{value:.6g}" for value in row.tolist()) + "] (xmin, ymin, xmax, ymax)"
+
+
+def _check_labels(
+    usable: dict[str, Any], count: int, label_map: LabelMap | None, problems: list[Problem], facts: _RecordFacts
+) -> None:
+    texts = usable.get(tfod.CLASS_TEXT) or []
+    numbers = usable.get(tfod.CLASS_LABEL)
+    for index in range(count):
+        text_bytes = texts[index] if index < len(texts) else b""
+        number = int(numbers[index]) if numbers is not None and index < len(numbers) else None
+        try:
+            text = text_bytes.decode("utf-8")
+        except UnicodeDecodeError:
+            problems.append(("label_unknown", tfod.CLASS_TEXT, index, f"{text_bytes!r} is not UTF-8 text"))
+            continue
+        if not text and number is None:
+            problems.append(
+                ("missing_key", tfod.CLASS_TEXT, index, "the object has neither class/text nor class/label")
+            )
+            continue
+        if number is not None and number <= 0:
+            problems.append(
+                ("label_id", tfod.CLASS_LABEL, index, f"is {number}; object ids start at 1 (0 is background)")
+            )
+        if label_map is not None:
+            if number is not None and number > 0 and number not in label_map:
+                problems.append(("label_unknown", tfod.CLASS_LABEL, index, f"id {number} is not in the label map"))
+            if text and label_map.id_of(text) is None:
+                problems.append(("label_unknown", tfod.CLASS_TEXT, index, f"{text!r} is not in the label map"))
+            if text and number is not None and number in label_map and label_map.id_of(text) is not None:
+                if label_map.name_of(number) != text:
+                    problems.append(
+                        (
+                            "label_mismatch",
+                            tfod.CLASS_TEXT,
+                            index,
+                            f"{text!r} but class/label {number} is {label_map.name_of(number)!r} in the label map",
+                        )
+                    )
+        if text and number is not None:
+            facts.labels.append((text, number))
+
+
+def _check_image(
+    usable: dict[str, Any],
+    width: int | None,
+    height: int | None,
+    context: _Context,
+    problems: list[Problem],
+    facts: _RecordFacts,
+) -> None:
+    encoded_list = usable.get(tfod.ENCODED) or [b""]
+    encoded = encoded_list[0]
+    sha = _text(usable.get(tfod.SHA256)).strip().lower()
+    declared_format = _text(usable.get(tfod.FORMAT)).strip().lower()
+    if sha and hashlib.sha256(encoded).hexdigest() != sha:
+        problems.append(
+            (
+                "sha256",
+                tfod.SHA256,
+                None,
+                "does not match image/encoded" if encoded else "is set but image/encoded is empty",
+            )
+        )
+    key = tfod.ENCODED
+    if not encoded:
+        if context.images_dir is None or not facts.filename:
+            return
+        path = os.path.join(context.images_dir, facts.filename)
+        if not os.path.isfile(path):
+            problems.append(
+                (
+                    "image_missing",
+                    tfod.FILENAME,
+                    None,
+                    f"{facts.filename!r} is not embedded and not in {context.images_dir}",
+                )
+            )
+            return
+        with open(path, "rb") as file:
+            encoded = file.read()
+        key = tfod.FILENAME
+    elif declared_format:
+        actual = image_format_of(encoded)
+        if actual and FORMAT_ALIASES.get(declared_format, declared_format) != actual:
+            problems.append(("image_format", tfod.FORMAT, None, f"says {declared_format!r} but the bytes are {actual}"))
+    facts.image_checked = True
+    size = _image_size(encoded, context.decode_images, key, problems)
+    if size is not None and width is not None and height is not None and size != (width, height):
+        problems.append(
+            ("image_size", key, None, f"the image is {size[0]}x{size[1]}, the record says {width}x{height}")
+        )
+
+
+def _image_size(encoded: bytes, decode: bool, key: str, problems: list[Problem]) -> tuple[int, int] | None:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(encoded)) as image:
+            size = image.size
+            if decode:
+                image.load()
+        return size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        problems.append(("image_decode", key, None, f"cannot decode the image: {_image_error(error)}"))
+        return None
+
+
+def _image_error(error: Exception) -> str:
+    from PIL import UnidentifiedImageError
+
+    if isinstance(error, UnidentifiedImageError):  # its text names a BytesIO object's address
+        return "not an image format Pillow can identify"
+    return str(error) or type(error).__name__
+
+
+def _check_masks(
+    usable: dict[str, Any], count: int, width: int | None, height: int | None, decode: bool, problems: list[Problem]
+) -> None:
+    values = usable.get(tfod.MASK)
+    if values is None or len(values) == 0:
+        return
+    if isinstance(values, np.ndarray):  # NUMERICAL_MASKS: N*H*W floats
+        if width is not None and height is not None and values.size != count * width * height:
+            problems.append(
+                (
+                    "mask_size",
+                    tfod.MASK,
+                    None,
+                    f"holds {values.size} numbers; {count} masks of {width}x{height} need {count * width * height}",
+                )
+            )
+        return
+    if len(values) != count:
+        problems.append(("list_length", tfod.MASK, None, f"has {len(values)} masks for {count} boxes"))
+        return
+    from PIL import Image, UnidentifiedImageError
+
+    for index, png in enumerate(values):
+        if not png:
+            continue
+        try:
+            with Image.open(io.BytesIO(png)) as image:
+                size = image.size
+                if decode:
+                    image.load()
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+            problems.append(("mask_decode", tfod.MASK, index, f"cannot decode the mask: {_image_error(error)}"))
+            continue
+        if width is not None and height is not None and size != (width, height):
+            problems.append(
+                ("mask_size", tfod.MASK, index, f"the mask is {size[0]}x{size[1]}, the image {width}x{height}")
+            )
+
+
+# ------------------------------------------------------------------------------------------ a dataset
+class _CrossChecks:
+    """Checks across records: duplicate names and ids, and (without a label map) labels used two ways."""
+
+    def __init__(self, report: ValidationReport, label_map: LabelMap | None) -> None:
+        self.report = report
+        self.label_map = label_map
+        self.filenames: dict[str, tuple[str, int]] = {}
+        self.source_ids: dict[str, tuple[str, int]] = {}
+        self.id_of_text: dict[str, tuple[int, str, int]] = {}
+        self.text_of_id: dict[int, tuple[str, str, int]] = {}
+
+    def add(self, facts: _RecordFacts, file: str, record: int, offset: int | None) -> None:
+        for value, seen, check, key in (
+            (facts.filename, self.filenames, "duplicate_filename", tfod.FILENAME),
+            (facts.source_id, self.source_ids, "duplicate_source_id", tfod.SOURCE_ID),
+        ):
+            if not value:
+                continue
+            first = seen.get(value)
+            if first is None:
+                seen[value] = (file, record)
+            else:
+                where = f"record {first[1]}" + ("" if first[0] == file else f" of {first[0]}")
+                self.report.add(
+                    Finding(check, f"{value!r} is also the value of {where}", file, record, key, offset=offset)
+                )
+        if self.label_map is not None:
+            return
+        for text, number in facts.labels:
+            known = self.id_of_text.setdefault(text, (number, file, record))
+            if known[0] != number:
+                self.report.add(
+                    Finding(
+                        "label_mismatch",
+                        f"{text!r} has class/label {number} here and {known[0]} in record {known[2]} of {known[1]}",
+                        file,
+                        record,
+                        tfod.CLASS_LABEL,
+                        offset=offset,
+                    )
+                )
+                continue
+            named = self.text_of_id.setdefault(number, (text, file, record))
+            if named[0] != text:
+                self.report.add(
+                    Finding(
+                        "label_mismatch",
+                        f"class/label {number} is {text!r} here and {named[0]!r} in record {named[2]} of {named[1]}",
+                        file,
+                        record,
+                        tfod.CLASS_TEXT,
+                        offset=offset,
+                    )
+                )
+
+
+def validate(
+    path: str,
+    format_name: str | None = None,
+    *,
+    label_map: str | None = None,
+    images_dir: str | None = None,
+    decode_images: bool = True,
+    workers: int = 1,
+    max_findings: int = DEFAULT_MAX_FINDINGS,
+) -> ValidationReport:
+    """Check the dataset at ``path`` (any readable format) and report every finding.
+
+    ``decode_images=False`` reads image and mask headers only (faster; corrupt pixel data goes unnoticed).
+    ``max_findings`` bounds the findings kept in full (0: all); every finding is counted.
+    Raises :class:`~tfodkit.errors.TfodError` when the input cannot be read at all.
+    """
+    name = resolve_format(path, format_name)
+    report = ValidationReport(str(path), name, max_findings=max_findings)
+    if is_record_input(path, name):
+        labels, report.label_map_path = find_label_map_for(path, label_map)
+        context = _Context(labels, decode_images, images_dir)
+        _validate_records(path, context, report, workers)
+    else:
+        _validate_items(path, name, report, label_map, images_dir, decode_images)
+    report.findings.sort(key=_finding_order)
+    return report
+
+
+def _finding_order(finding: Finding) -> tuple[Any, ...]:
+    def number(value: int | None) -> int:
+        return -1 if value is None else value
+
+    return (
+        finding.file,
+        number(finding.record),
+        number(finding.offset),
+        finding.check,
+        finding.key or "",
+        number(finding.object),
+        finding.message,
+    )
+
+
+def _validate_records(path: str, context: _Context, report: ValidationReport, workers: int) -> None:
+    sources = record_sources(path)
+    cross = _CrossChecks(report, context.label_map)
+    _check_shards(sources, report)
+    check = functools.partial(_check_framed, context=context)
+    for source in sources:
+        report.files += 1
+        for event in ordered_map(check, _framed_records(source, report), workers=workers, chunk_size=8):
+            file, record, offset, problems, facts = event
+            report.records += 1
+            report.images_checked += facts.image_checked
+            for check_name, key, index, message in problems:
+                report.add(Finding(check_name, message, file, record, key, index, offset))
+            cross.add(facts, file, record, offset)
+
+
+def _check_framed(
+    job: tuple[str, int, int, bytes], context: _Context
+) -> tuple[str, int, int, list[Problem], _RecordFacts]:
+    file, record, offset, data = job
+    problems, facts = check_record(data, context)
+    return file, record, offset, problems, facts
+
+
+def _framed_records(source: RecordSource, report: ValidationReport) -> Iterator[tuple[str, int, int, bytes]]:
+    """(file, record index, offset, data) of every intact record; damage goes into ``report`` as it is met.
+
+    Record indices count the records lost in damaged ranges (at least one each), so they stay close to the
+    record's position in the file; the byte offset is exact.
+    """
+    lost = intact = 0
+    with framed_bytes(source) as framed:
+        for event in scan_records(framed.buffer):
+            if isinstance(event, IntactRecord):
+                intact += 1
+                yield source.where, event.index + lost, event.offset, event.data
+            else:
+                assert isinstance(event, DamagedRange)
+                at_end = ", to the end of the stream" if event.end >= len(framed.buffer) else ""
+                report.add(
+                    Finding(
+                        "crc",
+                        f"bytes {event.start}-{event.end} ({event.size} bytes{at_end}) hold no intact record: "
+                        f"at least {event.records_lost} record(s) lost; `tfod repair` copies the rest",
+                        source.where,
+                        intact + lost,  # the index the first lost record had
+                        offset=event.start,
+                    )
+                )
+                lost += event.records_lost
+        if framed.stream_error is not None:
+            report.add(
+                Finding(
+                    "compression",
+                    f"{framed.stream_error} at compressed byte {framed.stream_error_offset}; "
+                    f"records after byte {len(framed.buffer)} of the uncompressed stream are lost",
+                    source.where,
+                    intact + lost,
+                    offset=framed.stream_error_offset,
+                )
+            )
+
+
+def _check_shards(sources: list[RecordSource], report: ValidationReport) -> None:
+    sets: dict[tuple[str, int], set[int]] = {}
+    first_file: dict[tuple[str, int], str] = {}
+    for source in sources:
+        shard = shard_of(source.where)
+        if shard is not None:
+            sets.setdefault((source.subset, shard[1]), set()).add(shard[0])
+            first_file.setdefault((source.subset, shard[1]), source.where)
+    for (subset, count), present in sets.items():
+        missing = [index for index in range(count) if index not in present]
+        if missing:
+            listed = ", ".join(str(index) for index in missing[:20]) + (" …" if len(missing) > 20 else "")
+            report.add(
+                Finding(
+                    "shard_missing",
+                    f"subset {subset!r}: {len(missing)} of {count} shards are missing ({listed})",
+                    first_file[(subset, count)],
+                )
+            )
+
+
+# ------------------------------------------------------------------------------------------ other formats
+def _validate_items(
+    path: str,
+    format_name: str,
+    report: ValidationReport,
+    label_map: str | None,
+    images_dir: str | None,
+    decode_images: bool,
+) -> None:
+    from tfodkit.pipeline import read_dataset
+
+    dataset = read_dataset(path, format_name, label_map=label_map, images_dir=images_dir)
+    report.files = 1
+    names: dict[str, int] = {}
+    ids: dict[tuple[str, str], int] = {}
+    for index, item in enumerate(dataset):
+        report.records += 1
+        for check_name, key, position, message in check_item(item, dataset, decode_images):
+            report.add(Finding(check_name, message, str(path), index, key, position))
+        report.images_checked += item.image.has_bytes
+        for value, seen, check_name in ((item.image.name, names, "duplicate_filename"),):
+            if value in seen:
+                report.add(
+                    Finding(check_name, f"{value!r} is also the image of item {seen[value]}", str(path), index, "image")
+                )
+            else:
+                seen[value] = index
+        identity = (item.subset, item.id)
+        if identity in ids:
+            report.add(
+                Finding(
+                    "duplicate_source_id",
+                    f"item id {item.id!r} ({item.subset}) is also item {ids[identity]}",
+                    str(path),
+                    index,
+                    "id",
+                )
+            )
+        else:
+            ids[identity] = index
+
+
+def check_item(item: Item, dataset: Dataset, decode_images: bool = True) -> list[Problem]:
+    """The problems of one item of any format: boxes, labels, image, masks (keys name the model's fields)."""
+    problems: list[Problem] = []
+    size = item.image.known_size
+    image_size = None
+    if item.image.has_bytes:
+        try:
+            encoded = item.image.read()
+        except FormatError as error:
+            problems.append(("image_missing", "image", None, error.message))
+        else:
+            image_size = _image_size(encoded, decode_images, "image", problems)
+            if image_size is not None and size is not None and image_size != size:
+                problems.append(
+                    (
+                        "image_size",
+                        "image",
+                        None,
+                        f"the image is {image_size[0]}x{image_size[1]}, the annotation says {size[0]}x{size[1]}",
+                    )
+                )
+    else:
+        problems.append(("image_missing", "image", None, f"{item.image.name!r} has no image file or bytes"))
+    width, height = size or image_size or (None, None)
+    objects = item.objects
+    slack = PIXEL_SLACK
+    for index, row in enumerate(objects.boxes.tolist()):
+        xmin, ymin, xmax, ymax = row
+        text = "[" + ", ".join(f"{value:.6g}" for value in row) + "] (xmin, ymin, xmax, ymax)"
+        if not all(math.isfinite(value) for value in row):
+            problems.append(("nan", "box", index, f"box {text}"))
+            continue
+        if (
+            width is not None
+            and height is not None
+            and (min(row) < -slack or max(xmin, xmax) > width + slack or max(ymin, ymax) > height + slack)
+        ):
+            problems.append(("box_range", "box", index, f"box {text} is not inside the {width}x{height} image"))
+        if xmin > xmax or ymin > ymax:
+            problems.append(("box_order", "box", index, f"box {text} has min > max"))
+        elif xmin == xmax or ymin == ymax:
+            problems.append(("box_empty", "box", index, f"box {text} has no area"))
+    for index, label_id in enumerate(objects.label_ids.tolist()):
+        if label_id not in dataset.label_map:
+            problems.append(("label_unknown", "label", index, f"label id {label_id} is not in the label map"))
+    for index, mask in enumerate(objects.masks):
+        if mask is None or width is None or height is None:
+            continue
+        try:
+            shape = mask.shape
+        except FormatError as error:
+            problems.append(("mask_decode", "mask", index, error.message))
+            continue
+        if shape != (height, width):
+            problems.append(
+                ("mask_size", "mask", index, f"the mask is {shape[1]}x{shape[0]}, the image {width}x{height}")
+            )
+    return problems
