@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 Input = TypeVar("Input")
 Output = TypeVar("Output")
@@ -49,6 +51,8 @@ def ordered_map(
         yield from map(function, values)
         return
     iterator = iter(values)
+    from concurrent.futures import ProcessPoolExecutor  # 14 ms of imports, only when there are workers
+
     pending: deque[Future[list[Output]]] = deque()
     max_pending = workers * 4
     with ProcessPoolExecutor(max_workers=workers) as pool:
