@@ -9,7 +9,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install $(PIP_FLAGS) -e '.[dev,browser]'
+	$(VENV)/bin/pip install $(PIP_FLAGS) -e '.[dev,browser,fuzz]'
 	touch $@
 
 $(INTEROP)/.installed: pyproject.toml tests/interop/requirements.txt
@@ -50,11 +50,7 @@ bench: $(VENV)/.installed $(INTEROP)/.installed $(BEAM)/.installed
 ## of inputs tried and findings; corpora and crash inputs in fuzz/work/ (tests/test_fuzz_bounded.py is the CI run)
 FUZZ_RUNS ?= 1000000
 FUZZ_JOBS ?= 2
-$(VENV)/.fuzz-installed: $(VENV)/.installed
-	$(VENV)/bin/pip install $(PIP_FLAGS) -e '.[dev,fuzz]'
-	touch $@
-
-fuzz: $(VENV)/.fuzz-installed
+fuzz: $(VENV)/.installed
 	$(VENV)/bin/python fuzz/run.py --runs $(FUZZ_RUNS) --jobs $(FUZZ_JOBS) $(FUZZ_HARNESSES)
 
 clean:

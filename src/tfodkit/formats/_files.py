@@ -10,7 +10,7 @@ import shutil
 import warnings
 from pathlib import Path, PurePosixPath
 
-from tfodkit.errors import FormatError
+from tfodkit.errors import FormatError, TfodWarning
 from tfodkit.model import ImageRef, Item, LabelMap, image_format_of
 from tfodkit.storage import is_url, read_bytes
 
@@ -97,4 +97,4 @@ def checked_subset_name(subset: str) -> str:
 def warn_count(count: int, message: str) -> None:
     """One warning for ``count`` things (nothing when zero): ``"<count> <message>"``."""
     if count:
-        warnings.warn(f"{count} {message}", stacklevel=3)
+        warnings.warn(f"{count} {message}", TfodWarning, stacklevel=3)

@@ -792,6 +792,7 @@ def _warn_masks(state: _BodyState) -> None:
         warnings.warn(
             f"{state.masks_as_boxes} object(s) had a mask and no polygon: written as <box> (convert masks to "
             "polygons first to keep their shape)",
+            TfodWarning,
             stacklevel=3,
         )
 

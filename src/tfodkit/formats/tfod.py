@@ -26,7 +26,7 @@ import numpy as np
 from tfodkit import model
 from tfodkit.errors import FormatError, TfodError, TfodWarning, UsageError
 from tfodkit.example import decode_example, encode_example
-from tfodkit.formats._files import checked_relative_name
+from tfodkit.formats._files import checked_relative_name, checked_subset_name
 from tfodkit.labelmap import format_label_map, read_label_map
 from tfodkit.masks import masks_from_numerical, masks_from_png_list, masks_to_numerical, masks_to_png_list
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
@@ -239,7 +239,7 @@ def write_records(
     try:
         for subset, item_key, example_bytes, had_image in ordered_map(encode, dataset, workers=workers):
             missing_images += save_images and not had_image
-            base = target if single_file else folder / f"{_safe_subset_name(subset)}.tfrecord"
+            base = target if single_file else folder / f"{checked_subset_name(subset)}.tfrecord"
             bases.add(base)
             record_path = base
             if shards:
@@ -296,12 +296,6 @@ def _encode_for_writer(
 def _shard_of(item_key: str, shards: int) -> int:
     """Deterministic shard of an item: CRC-32 of its key mod the shard count (same on every run and worker)."""
     return zlib.crc32(item_key.encode("utf-8")) % shards
-
-
-def _safe_subset_name(subset: str) -> str:
-    if not subset or subset in (".", "..") or "/" in subset or "\\" in subset or "\x00" in subset:
-        raise FormatError(f"subset name {subset!r} cannot be a file name")
-    return subset
 
 
 # ---------------------------------------------------------------------------------------------- read

@@ -18,10 +18,12 @@ the dataset itself is streamed file by file.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -166,60 +168,101 @@ def _year_folders(root: Path, year: str | None, annotations_dir: str) -> list[Pa
     raise FormatError(f"no year folder {year!r} with {annotations_dir}/", path=str(root))
 
 
-def _read_list(path: Path, *, first_token: bool) -> list[str]:
-    ids = []
+def _read_list(path: Path, *, first_token: bool) -> Iterator[str]:
     with open(path, encoding="utf-8") as stream:
         for line in stream:
             line = line.strip()
             if line and not line.startswith("#"):
                 # <set>.txt holds one id per line; the class lists (aeroplane_train.txt) hold "id flag".
-                ids.append(line.split()[0] if first_token else line)
-    return ids
+                yield line.split()[0] if first_token else line
 
 
-def _set_ids(folder: Path, image_set: str) -> list[str]:
+def _set_list(folder: Path, image_set: str) -> tuple[Path, bool]:
+    """The file listing ``image_set``'s ids, and whether ids are its lines' first tokens."""
     sets_dir = folder / SETS_DIR
     listing = sets_dir / f"{image_set}.txt"
     if listing.is_file():
-        return _read_list(listing, first_token=False)
+        return listing, False
     # The OD API script reads aeroplane_<set>.txt, which lists every image of the set with a class flag.
     class_listing = sets_dir / f"aeroplane_{image_set}.txt"
     if class_listing.is_file():
-        return _read_list(class_listing, first_token=True)
+        return class_listing, True
     raise FormatError(f"no image set list {image_set}.txt", path=str(sets_dir))
 
 
 _CLASS_LIST_ENDINGS = tuple(f"_{name}" for name in SETS)  # aeroplane_train.txt: a class list, not a subset
 
 
-def _subset_of_ids(folder: Path) -> dict[str, str]:
-    """Which subset each id is listed in (ImageSets/Main/<subset>.txt; class lists are skipped, trainval last)."""
+def _subset_names(folder: Path) -> list[str]:
+    """The subset lists of ImageSets/Main (class lists skipped), trainval last: it is train + val, so it only
+    names the subset of ids in neither."""
     sets_dir = folder / SETS_DIR
     if not sets_dir.is_dir():
-        return {}
+        return []
     names = sorted(
         entry.name[:-4]
         for entry in os.scandir(sets_dir)
         if entry.name.endswith(".txt") and entry.is_file() and not entry.name[:-4].endswith(_CLASS_LIST_ENDINGS)
     )
-    names.sort(key=lambda name: name == "trainval")  # trainval = train + val: only for ids in neither
-    subsets: dict[str, str] = {}
-    for name in names:
-        for item_id in _read_list(sets_dir / f"{name}.txt", first_token=False):
-            subsets.setdefault(item_id, name)
-    return subsets
+    names.sort(key=lambda name: name == "trainval")
+    return names
 
 
-def _all_ids(annotations: Path) -> list[str]:
-    ids = []
-    for directory, folders, files in os.walk(annotations):
-        folders.sort()
-        relative = os.path.relpath(directory, annotations)
-        for name in sorted(files):
-            if name.endswith(".xml"):
-                stem = name[:-4]
-                ids.append(stem if relative == "." else f"{relative}/{stem}".replace(os.sep, "/"))
-    return ids
+def _xml_files(annotations: Path) -> Iterator[tuple[int, str, str]]:
+    """(folder rank, file name, item id) of every XML under ``annotations``, folders numbered in the order
+    ``os.walk`` with sorted sub-folders visits them; files unsorted (scandir streams, a listing is not held)."""
+    pending = [(str(annotations), "")]
+    rank = 0
+    while pending:
+        directory, relative = pending.pop(0)
+        subfolders = []
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_dir():
+                    if not entry.is_symlink():  # as os.walk: a linked folder is not entered
+                        subfolders.append(entry.name)
+                elif entry.name.endswith(".xml"):
+                    yield rank, entry.name, relative + entry.name[:-4]
+        rank += 1
+        # Depth first, as os.walk: this folder's sub-folders come next, in name order.
+        pending[:0] = [(os.path.join(directory, name), f"{relative}{name}/") for name in sorted(subfolders)]
+
+
+def _listing(folders: list[Path], image_set: str | None, annotations_dir: str) -> Iterator[tuple[Path, str, str]]:
+    """(year folder, item id, subset) of every item. With ``image_set``: its list, in order. Without: every XML
+    (in os.walk order, names sorted) with its subset from the ImageSets lists, then listed ids without an XML
+    (images without objects: Datumaro writes no XML for those). The ids are sorted and matched in a temporary
+    SQLite database, not in memory: 100k ids would hold ~30 MB as Python strings, dicts and tuples."""
+    for folder in folders:
+        if image_set is not None:
+            listing, first_token = _set_list(folder, image_set)
+            for item_id in _read_list(listing, first_token=first_token):
+                yield folder, item_id, image_set
+            continue
+        with contextlib.closing(sqlite3.connect("")) as database:  # "": a private temporary file, removed on close
+            database.execute("PRAGMA journal_mode = OFF")
+            database.execute("CREATE TABLE listed (id TEXT PRIMARY KEY, subset TEXT)")
+            for name in _subset_names(folder):  # the first list naming an id gives its subset
+                ids = _read_list(folder / SETS_DIR / f"{name}.txt", first_token=False)
+                database.executemany("INSERT OR IGNORE INTO listed VALUES (?, ?)", ((i, name) for i in ids))
+            database.execute("CREATE TABLE xml (rank INTEGER, name TEXT, id TEXT)")
+            database.executemany("INSERT INTO xml VALUES (?, ?, ?)", _xml_files(folder / annotations_dir))
+            database.execute("CREATE INDEX xml_order ON xml (rank, name)")
+            database.execute("CREATE INDEX xml_id ON xml (id)")
+            # SQLite's text order (UTF-8 bytes) is Python's str order (code points).
+            yield from (
+                (folder, item_id, subset)
+                for item_id, subset in database.execute(
+                    "SELECT xml.id, COALESCE(listed.subset, 'default') FROM xml LEFT JOIN listed USING (id)"
+                    " ORDER BY xml.rank, xml.name"
+                )
+            )
+            yield from (
+                (folder, item_id, subset)
+                for item_id, subset in database.execute(
+                    "SELECT id, subset FROM listed WHERE id NOT IN (SELECT id FROM xml) ORDER BY rowid"
+                )
+            )
 
 
 def _labels_from_folder(folder: Path) -> LabelMap | None:
@@ -241,7 +284,7 @@ def _labels_from_folder(folder: Path) -> LabelMap | None:
     return None
 
 
-def _scan_names(sources: list[tuple[Path, str, str]], annotations_dir: str) -> list[str]:
+def _scan_names(sources: Iterator[tuple[Path, str, str]], annotations_dir: str) -> list[str]:
     names: set[str] = set()
     for folder, item_id, _subset in sources:
         path = str(folder / annotations_dir / f"{item_id}.xml")
@@ -286,33 +329,24 @@ def read(
     root = Path(path)
     folders = _year_folders(root, year, annotations_dir)
 
-    sources: list[tuple[Path, str, str]] = []  # (year folder, item id, subset)
-    for folder in folders:
-        if image_set is not None:
-            sources.extend((folder, item_id, image_set) for item_id in _set_ids(folder, image_set))
-        else:
-            subsets = _subset_of_ids(folder)
-            ids = _all_ids(folder / annotations_dir)
-            # Listed ids without an XML are images without objects (Datumaro writes no XML for those).
-            with_xml = frozenset(ids)
-            ids += [item_id for item_id in subsets if item_id not in with_xml]
-            sources.extend((folder, item_id, subsets.get(item_id, "default")) for item_id in ids)
+    listing = functools.partial(_listing, folders, image_set, annotations_dir)
+    count = sum(1 for _ in listing())  # a quick pass: folder listings and id lists, no XML read
 
     given = label_map_option(label_map)
     strict = given is not None
     labels = given if given is not None else _labels_from_folder(folders[0])
     if labels is None:
-        labels = LabelMap.from_names(_scan_names(sources, annotations_dir))
+        labels = LabelMap.from_names(_scan_names(listing(), annotations_dir))
     return Dataset(
-        functools.partial(_iterate, sources, annotations_dir, labels, strict, ignore_difficult),
+        functools.partial(_iterate, listing, annotations_dir, labels, strict, ignore_difficult),
         labels,
         name=folders[0].name if len(folders) == 1 else root.name,
-        length=len(sources),
+        length=count,
     )
 
 
 def _iterate(
-    sources: list[tuple[Path, str, str]],
+    listing: Callable[[], Iterator[tuple[Path, str, str]]],
     annotations_dir: str,
     labels: LabelMap,
     strict: bool,
@@ -320,7 +354,7 @@ def _iterate(
 ) -> Iterator[Item]:
     missing_images = 0
     folders: dict[Path, tuple[str, str]] = {}  # year folder -> (annotations dir, images dir) as strings
-    for folder, item_id, subset in sources:
+    for folder, item_id, subset in listing():
         paths = folders.get(folder)
         if paths is None:
             paths = folders[folder] = (str(folder / annotations_dir), str(folder / IMAGES_DIR))
@@ -447,8 +481,11 @@ def _image_only_item(xml_path: str, images_dir: str, item_id: str, subset: str) 
 
 
 def _find_image(images_dir: str, filename: str, item_id: str) -> str | None:
-    candidate = os.path.join(images_dir, filename)
-    if os.path.isfile(candidate):
+    try:  # a <filename> of "../../x" or "/etc/x" must not open a file outside the dataset
+        candidate = os.path.join(images_dir, checked_relative_name(filename, "<filename>"))
+    except FormatError:
+        candidate = ""
+    if candidate and os.path.isfile(candidate):
         return candidate
     # Exports that name the image differently from <filename> (or leave it out) still pair by id.
     extension = os.path.splitext(filename)[1] or ".jpg"
@@ -613,7 +650,10 @@ def write(dataset: Dataset, path: str, *, save_images: bool = True) -> None:
                 if save_images:
                     save_image(item.image, images / filename)
                 depth = _depth(item.image)
-                xml = annotation_xml(item, dataset.label_map, folder=folder_name, filename=filename, depth=depth)
+                try:
+                    xml = annotation_xml(item, dataset.label_map, folder=folder_name, filename=filename, depth=depth)
+                except ValueError as error:  # lxml refuses text XML 1.0 cannot hold (control characters)
+                    raise FormatError(f"item {item.id!r}: cannot be written as VOC XML: {error}") from None
                 xml_path = annotations / f"{item_id}.xml"
                 xml_path.parent.mkdir(parents=True, exist_ok=True)
                 try:
