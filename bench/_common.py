@@ -6,7 +6,6 @@ import os
 import subprocess
 import tempfile
 import sys
-import time
 from pathlib import Path
 
 import numpy as np

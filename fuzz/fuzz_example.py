@@ -7,7 +7,6 @@ decode to the same values (the codec's round-trip property); and ``example_to_it
 
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 

@@ -10,7 +10,6 @@ was (or no output at all), and never a temporary file (``*.tfodkit-partial-*``) 
 from __future__ import annotations
 
 import hashlib
-import os
 import resource
 import shutil
 import signal

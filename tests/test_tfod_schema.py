@@ -13,7 +13,7 @@ from tfodkit.errors import FormatError
 from tfodkit.example import decode_example, encode_example
 from tfodkit.formats import tfod
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
-from tfodkit.records import RecordWriter, read_records
+from tfodkit.records import RecordWriter
 
 
 def test_item_round_trip_keeps_boxes_labels_flags_masks(dataset: Dataset) -> None:

@@ -24,7 +24,6 @@ import os
 import struct
 import zlib
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from types import TracebackType
 from typing import IO, Union
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from tfodkit.archive import open_member, open_zip, safe_members
-from tfodkit.errors import UsageError
+from tfodkit.errors import FormatError, UsageError
 from tfodkit.formats import tfod
 from tfodkit.labelmap import parse_label_map, read_label_map
 from tfodkit.model import Dataset, Item, LabelMap
@@ -32,7 +32,7 @@ def detect(path: str) -> bool:
         return False
     try:
         with zipfile.ZipFile(path) as archive:
-            return any(tfod._is_record_name(PurePosixPath(name).name) for name in archive.namelist())
+            return any(tfod.is_record_name(PurePosixPath(name).name) for name in archive.namelist())
     except (zipfile.BadZipFile, OSError, NotImplementedError, ValueError, EOFError):  # all seen from zipfile (fuzz_zip)
         return False
 
@@ -67,6 +67,29 @@ def write(dataset: Dataset, path: str, *, save_images: bool = False, workers: in
                 _add_member(archive, file)
 
 
+def record_members(members: list[zipfile.ZipInfo], path: str) -> list[zipfile.ZipInfo]:
+    """The ``.tfrecord`` members of an archive (checked by ``safe_members``) in name order; none is an error."""
+    found = sorted(
+        (member for member in members if tfod.is_record_name(PurePosixPath(member.filename).name)),
+        key=lambda member: member.filename,
+    )
+    if not found:
+        raise FormatError("the archive holds no .tfrecord file", path=path)
+    return found
+
+
+def archive_label_map(
+    archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], path: str
+) -> tuple[LabelMap, str] | None:
+    """The archive's ``label_map.pbtxt`` (at any depth) and where it is (``task.zip!label_map.pbtxt``), or None."""
+    for member in members:
+        if PurePosixPath(member.filename).name == tfod.LABEL_MAP_NAME:
+            where = f"{path}!{member.filename}"
+            with open_member(archive, member, path) as stream:
+                return parse_label_map(stream.read(), path=where), where  # bytes: the parser checks UTF-8 and BOM
+    return None
+
+
 def _add_member(archive: zipfile.ZipFile, file: Path) -> None:
     # ZipFile.write copies in 8 KiB pieces; 1 MiB pieces make the copy of embedded images ~3x cheaper.
     with open(file, "rb") as source, archive.open(file.name, "w", force_zip64=True) as member:
@@ -83,25 +106,13 @@ def read(path: str, *, label_map: str | None = None, images_dir: str | None = No
         return tfod.read(path, label_map=label_map, images_dir=images_dir)
     with open_zip(path) as archive:
         members = safe_members(archive, path)
-        record_members = sorted(
-            (member for member in members if tfod._is_record_name(PurePosixPath(member.filename).name)),
-            key=lambda member: member.filename,
-        )
-        if not record_members:
-            from tfodkit.errors import FormatError
-
-            raise FormatError("the archive holds no .tfrecord file", path=path)
+        records = record_members(members, path)
         if label_map is not None:
             labels = read_label_map(label_map)
         else:
-            label_map_members = [m for m in members if PurePosixPath(m.filename).name == tfod.LABEL_MAP_NAME]
-            labels = LabelMap()
-            if label_map_members:
-                with open_member(archive, label_map_members[0], path) as stream:
-                    labels = parse_label_map(
-                        stream.read(), path=f"{path}!{label_map_members[0].filename}"  # bytes: it checks UTF-8, BOM
-                    )
-    member_names = [member.filename for member in record_members]
+            found = archive_label_map(archive, members, path)
+            labels = found[0] if found else LabelMap()
+    member_names = [member.filename for member in records]
     return Dataset(
         functools.partial(_iterate_items, path, member_names, labels, images_dir),
         labels,

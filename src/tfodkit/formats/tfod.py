@@ -475,7 +475,7 @@ def record_files(path: str) -> list[tuple[str, list[str]]]:
         files = sorted(
             os.path.join(path, name)
             for name in os.listdir(path)
-            if _is_record_name(name) and os.path.isfile(os.path.join(path, name))
+            if is_record_name(name) and os.path.isfile(os.path.join(path, name))
         )
     elif os.path.isfile(path):
         files = [path]
@@ -500,7 +500,7 @@ def _url_record_files(url: str) -> list[str]:
     if glob.has_magic(inner):
         found = filesystem.glob(inner)
     elif filesystem.isdir(inner):
-        found = [name for name in filesystem.ls(inner, detail=False) if _is_record_name(name.rsplit("/", 1)[-1])]
+        found = [name for name in filesystem.ls(inner, detail=False) if is_record_name(name.rsplit("/", 1)[-1])]
     elif filesystem.isfile(inner):
         return [url]
     else:
@@ -508,7 +508,8 @@ def _url_record_files(url: str) -> list[str]:
     return sorted(filesystem.unstrip_protocol(name) for name in found if filesystem.isfile(name))
 
 
-def _is_record_name(name: str) -> bool:
+def is_record_name(name: str) -> bool:
+    """``train.tfrecord``, ``a.record``, ``b.tfrecords``, each maybe with ``.gz``/``.gzip``/``.zlib``/``.zz``."""
     lowered = name.lower()
     for compressed in ("", *COMPRESSED_SUFFIXES):
         if lowered.endswith(tuple(suffix + compressed for suffix in RECORD_SUFFIXES)):
@@ -603,9 +604,9 @@ def detect(path: str) -> bool:
     """True for a record file (by its name: ``.tfrecord``, ``.record``, ``.tfrecords``, maybe ``.gz``), a glob or
     sharded name matching such files, or a folder holding some."""
     if os.path.isfile(path) or is_url(path):
-        return _is_record_name(os.path.basename(str(path)))
+        return is_record_name(os.path.basename(str(path)))
     try:
         groups = record_files(path)
     except (FormatError, OSError):
         return False
-    return any(_is_record_name(os.path.basename(file)) for _, files in groups for file in files)
+    return any(is_record_name(os.path.basename(file)) for _, files in groups for file in files)

@@ -23,13 +23,12 @@ import tempfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import IO
 
 from tfodkit.archive import open_member, open_zip, safe_members
 from tfodkit.errors import FormatError
-from tfodkit.formats import detect_format, tfod
-from tfodkit.labelmap import parse_label_map, read_label_map
+from tfodkit.formats import cvat_zip, detect_format, tfod
+from tfodkit.labelmap import read_label_map
 from tfodkit.model import LabelMap
 from tfodkit.records import detect_compression, read_records
 from tfodkit.storage import is_url, open_input
@@ -169,12 +168,7 @@ class _ClosingStream:
 def _zip_sources(path: str) -> list[RecordSource]:
     with open_zip(path) as archive:
         members = safe_members(archive, path)
-    record_members = sorted(
-        (member for member in members if tfod._is_record_name(PurePosixPath(member.filename).name)),
-        key=lambda member: member.filename,
-    )
-    if not record_members:
-        raise FormatError("the archive holds no .tfrecord file", path=path)
+    record_members = cvat_zip.record_members(members, path)
     return [
         RecordSource(
             f"{path}!{member.filename}",
@@ -194,12 +188,8 @@ def find_label_map_for(path: str, label_map: str | None = None) -> tuple[LabelMa
     path = str(path)
     if path.lower().endswith(".zip") and os.path.isfile(path):
         with open_zip(path) as archive:
-            for member in safe_members(archive, path):
-                if PurePosixPath(member.filename).name == tfod.LABEL_MAP_NAME:
-                    where = f"{path}!{member.filename}"
-                    with open_member(archive, member, path) as stream:
-                        return parse_label_map(stream.read().decode("utf-8-sig"), path=where), where
-        return None, None
+            found = cvat_zip.archive_label_map(archive, safe_members(archive, path), path)
+        return found if found else (None, None)
     if is_url(path):
         return None, None
     groups = tfod.record_files(path)
