@@ -132,7 +132,15 @@ def open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> 
     member_where = f"{where}!{info.filename}"
     try:
         return _BoundedReader(archive.open(info), info.file_size, member_where)
-    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError, ValueError, lzma.LZMAError) as error:
+    except (
+        zipfile.BadZipFile,
+        NotImplementedError,
+        RuntimeError,
+        OSError,
+        EOFError,
+        ValueError,
+        lzma.LZMAError,
+    ) as error:
         raise FormatError(f"cannot read the member: {error}", path=member_where) from None  # OSError: bad offset
 
 

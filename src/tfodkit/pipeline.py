@@ -172,7 +172,9 @@ def retarget_labels(dataset: Dataset, names: Sequence[str], unmatched: Counter[s
     source_labels = dataset.label_map
 
     def retarget(item: Item) -> Item:
-        names_of_objects = [source_labels.name_of(label_id) or str(label_id) for label_id in item.objects.label_ids.tolist()]
+        names_of_objects = [
+            source_labels.name_of(label_id) or str(label_id) for label_id in item.objects.label_ids.tolist()
+        ]
         new_ids = [target.id_of(name) for name in names_of_objects]
         keep = [new_id is not None for new_id in new_ids]
         counts.update(name for name, kept in zip(names_of_objects, keep) if not kept)
@@ -196,9 +198,15 @@ def _transformed(items: Dataset, transforms: Sequence[Transform]) -> Iterator[It
             except TfodError as error:  # --on-error skip: this item is counted and left out
                 if tolerance.current() is None:
                     raise
-                tolerance.skip_or_raise(type(error)(f"item {item.id!r}: {error.message}", path=error.path,
-                                                    record_index=error.record_index, offset=error.offset,
-                                                    line=error.line))
+                tolerance.skip_or_raise(
+                    type(error)(
+                        f"item {item.id!r}: {error.message}",
+                        path=error.path,
+                        record_index=error.record_index,
+                        offset=error.offset,
+                        line=error.line,
+                    )
+                )
                 result = None
             if result is None:
                 break
@@ -206,7 +214,9 @@ def _transformed(items: Dataset, transforms: Sequence[Transform]) -> Iterator[It
             yield result
 
 
-def _counting(items: Iterator[Item], dataset: Dataset, report: ConvertReport, progress: ProgressCallback | None) -> Iterator[Item]:
+def _counting(
+    items: Iterator[Item], dataset: Dataset, report: ConvertReport, progress: ProgressCallback | None
+) -> Iterator[Item]:
     # A writer may read the dataset more than once; count one pass only.
     skipped = tolerance.current()
     if skipped is not None:

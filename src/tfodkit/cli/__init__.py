@@ -51,7 +51,9 @@ def _register() -> None:
 _register()
 
 
-def _show_warning(message: warnings.WarningMessage | Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+def _show_warning(
+    message: warnings.WarningMessage | Warning | str, category: type[Warning], *args: object, **kwargs: object
+) -> None:
     click.echo(f"tfod: warning: {message}", err=True)
 
 

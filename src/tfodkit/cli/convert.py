@@ -25,26 +25,65 @@ MASK_MODES = {
 
 # CLI option -> (side, keyword of the format's read()/write()). Only options the user gave are passed, and
 # the pipeline refuses one that the chosen format does not take.
-READ_OPTIONS = ("label_map", "images_dir", "year", "set", "annotations_dir", "ignore_difficult", "subset",
-                "include_masks")
+READ_OPTIONS = (
+    "label_map",
+    "images_dir",
+    "year",
+    "set",
+    "annotations_dir",
+    "ignore_difficult",
+    "subset",
+    "include_masks",
+)
 WRITE_OPTIONS = ("save_images", "shards", "shard_size", "compression", "numerical_masks", "layout")
 
 
 def _format_options(function: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--label-map", type=click.Path(dir_okay=False), help="label_map.pbtxt for the input."),
-        click.option("--images", "images_dir", type=click.Path(file_okay=False), help="Folder of images the input's annotations name."),
-        click.option("--save-images/--no-save-images", default=None,
-                     help="Embed / copy the original image bytes (default: the output format's usual choice)."),
-        click.option("--shards", type=click.IntRange(min=1), help="Split TFRecord output into N shards NAME-0000i-of-0000N."),
-        click.option("--shard-size", type=click.IntRange(min=1), metavar="BYTES",
-                     help="Start a new TFRecord shard before one would pass BYTES; names NAME-0000i-of-0000N set at the end."),
+        click.option(
+            "--images",
+            "images_dir",
+            type=click.Path(file_okay=False),
+            help="Folder of images the input's annotations name.",
+        ),
+        click.option(
+            "--save-images/--no-save-images",
+            default=None,
+            help="Embed / copy the original image bytes (default: the output format's usual choice).",
+        ),
+        click.option(
+            "--shards", type=click.IntRange(min=1), help="Split TFRecord output into N shards NAME-0000i-of-0000N."
+        ),
+        click.option(
+            "--shard-size",
+            type=click.IntRange(min=1),
+            metavar="BYTES",
+            help="Start a new TFRecord shard before one would pass BYTES; names NAME-0000i-of-0000N set at the end.",
+        ),
         click.option("--compression", type=click.Choice(["gzip", "zlib"]), help="Compress TFRecord output as TF does."),
-        click.option("--numerical-masks", is_flag=True, default=None, help="Write masks as one float list (NUMERICAL_MASKS) instead of PNGs."),
-        click.option("--masks", "mask_mode", type=click.Choice(list(MASK_MODES)), default="none", show_default=True,
-                     help="Make instance masks: from polygons, from boxes, or all (polygons, then boxes)."),
-        click.option("-t", "--transform", "transform_names", multiple=True, metavar="NAME",
-                     help="Apply a transform (repeatable, in order): polygons_to_masks, boxes_to_masks, masks_to_polygons, merge_instance_parts."),
+        click.option(
+            "--numerical-masks",
+            is_flag=True,
+            default=None,
+            help="Write masks as one float list (NUMERICAL_MASKS) instead of PNGs.",
+        ),
+        click.option(
+            "--masks",
+            "mask_mode",
+            type=click.Choice(list(MASK_MODES)),
+            default="none",
+            show_default=True,
+            help="Make instance masks: from polygons, from boxes, or all (polygons, then boxes).",
+        ),
+        click.option(
+            "-t",
+            "--transform",
+            "transform_names",
+            multiple=True,
+            metavar="NAME",
+            help="Apply a transform (repeatable, in order): polygons_to_masks, boxes_to_masks, masks_to_polygons, merge_instance_parts.",
+        ),
         click.option("--year", help="VOC: VOC2007, VOC2012 or merged."),
         click.option("--set", "set", help="VOC: image set from ImageSets/Main (train, val, trainval, test)."),
         click.option("--annotations-dir", help="VOC: annotations folder name (default Annotations)."),
@@ -52,20 +91,43 @@ def _format_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--subset", help="COCO: read only this subset."),
         click.option("--include-masks", is_flag=True, default=None, help="COCO: rasterize segmentations to masks."),
         click.option("--layout", type=click.Choice(["ultralytics", "darknet"]), help="YOLO output layout."),
-        click.option("--workers", type=click.IntRange(min=1), default=default_workers(), show_default=True,
-                     help="Processes for per-item work; output is identical for any number."),
-        click.option("--runner", type=click.Choice(["local", "beam"]), default="local", show_default=True,
-                     help="local: this machine's cores; beam: an Apache Beam pipeline (pip install 'tfodkit[beam]'), "
-                          "TFRecord output only."),
-        click.option("--beam-option", "beam_options", multiple=True, metavar="KEY=VALUE",
-                     help="Beam pipeline option (repeatable), e.g. runner=DataflowRunner, project=…, region=…, "
-                          "temp_location=gs://…; default runner FnApiRunner (local)."),
-        click.option("--target-labels", metavar="NAMES|@FILE",
-                     help="Match labels by name to these (a CVAT task's labels: comma-separated, or @file with one "
-                          "per line); objects with other labels are dropped and reported."),
-        click.option("--on-error", type=click.Choice(["stop", "skip"]), default="stop", show_default=True,
-                     help="A bad item (a record, an annotation file or entry): stop with its error, writing nothing, "
-                          "or skip it, count it and go on. Damaged TFRecord framing always stops (see tfod repair)."),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=default_workers(),
+            show_default=True,
+            help="Processes for per-item work; output is identical for any number.",
+        ),
+        click.option(
+            "--runner",
+            type=click.Choice(["local", "beam"]),
+            default="local",
+            show_default=True,
+            help="local: this machine's cores; beam: an Apache Beam pipeline (pip install 'tfodkit[beam]'), "
+            "TFRecord output only.",
+        ),
+        click.option(
+            "--beam-option",
+            "beam_options",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Beam pipeline option (repeatable), e.g. runner=DataflowRunner, project=…, region=…, "
+            "temp_location=gs://…; default runner FnApiRunner (local).",
+        ),
+        click.option(
+            "--target-labels",
+            metavar="NAMES|@FILE",
+            help="Match labels by name to these (a CVAT task's labels: comma-separated, or @file with one "
+            "per line); objects with other labels are dropped and reported.",
+        ),
+        click.option(
+            "--on-error",
+            type=click.Choice(["stop", "skip"]),
+            default="stop",
+            show_default=True,
+            help="A bad item (a record, an annotation file or entry): stop with its error, writing nothing, "
+            "or skip it, count it and go on. Damaged TFRecord framing always stops (see tfod repair).",
+        ),
         click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary."),
     ]
@@ -82,8 +144,15 @@ def _progress_bar(enabled: bool, description: str) -> Iterator[ProgressCallback 
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(), TextColumn("items"),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as progress:
+    with Progress(
+        TextColumn(description),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("items"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
         task = progress.add_task(description, total=None)
         yield lambda done: progress.update(task, completed=done)
 
@@ -126,15 +195,36 @@ def run_conversion(source: str, target: str, from_format: str | None, to_format:
             raise UsageError("--on-error skip works with --runner local only")
         from tfodkit.beam import run_conversion as run_beam_conversion
 
-        report = run_beam_conversion(source, target, from_format=from_format, to_format=to_format,
-                                     read_options=read_options, write_options=write_options, transforms=transforms,
-                                     target_labels=target_labels, beam_options=beam_options, workers=workers)
+        report = run_beam_conversion(
+            source,
+            target,
+            from_format=from_format,
+            to_format=to_format,
+            read_options=read_options,
+            write_options=write_options,
+            transforms=transforms,
+            target_labels=target_labels,
+            beam_options=beam_options,
+            workers=workers,
+        )
     else:
-        with _progress_bar(not quiet and not as_json, f"{from_format or 'input'} -> {to_format}") as progress, \
-                _repair_hint(on_error):
-            report = convert(source, target, from_format=from_format, to_format=to_format, read_options=read_options,
-                             write_options=write_options, transforms=transforms, target_labels=target_labels,
-                             workers=workers, progress=progress, on_error=on_error)
+        with (
+            _progress_bar(not quiet and not as_json, f"{from_format or 'input'} -> {to_format}") as progress,
+            _repair_hint(on_error),
+        ):
+            report = convert(
+                source,
+                target,
+                from_format=from_format,
+                to_format=to_format,
+                read_options=read_options,
+                write_options=write_options,
+                transforms=transforms,
+                target_labels=target_labels,
+                workers=workers,
+                progress=progress,
+                on_error=on_error,
+            )
     if report.unmatched_labels:
         dropped = ", ".join(f"{name!r} ({count} objects)" for name, count in report.unmatched_labels.most_common())
         click.echo(f"tfod: warning: labels not in --target-labels, objects dropped: {dropped}", err=True)
@@ -149,7 +239,9 @@ def _repair_hint(on_error: str) -> Iterator[None]:
         yield
     except CorruptRecordError as error:
         if on_error == "skip":
-            error.message += " (--on-error skip cannot step over damaged framing; tfod repair salvages the intact records)"
+            error.message += (
+                " (--on-error skip cannot step over damaged framing; tfod repair salvages the intact records)"
+            )
         raise
 
 
@@ -157,7 +249,9 @@ def _warn_skipped(report: ConvertReport) -> None:
     for example in report.skipped_examples:
         click.echo(f"tfod: warning: skipped {example}", err=True)
     if report.skipped > len(report.skipped_examples):
-        click.echo(f"tfod: warning: … and {report.skipped - len(report.skipped_examples)} more bad items skipped", err=True)
+        click.echo(
+            f"tfod: warning: … and {report.skipped - len(report.skipped_examples)} more bad items skipped", err=True
+        )
 
 
 def _label_list(value: str | None) -> list[str] | None:

@@ -277,7 +277,11 @@ def write_records(
     label_map_path = folder / LABEL_MAP_NAME
     outputs.temp_path_for(label_map_path).write_text(format_label_map(dataset.label_map), encoding="utf-8")
     if missing_images:
-        warnings.warn(f"{missing_images} item(s) had no image bytes to embed; their image/encoded is empty", TfodWarning, stacklevel=2)
+        warnings.warn(
+            f"{missing_images} item(s) had no image bytes to embed; their image/encoded is empty",
+            TfodWarning,
+            stacklevel=2,
+        )
     return [*record_paths, label_map_path]
 
 
@@ -326,7 +330,11 @@ def example_to_item(
     for key in (XMIN, XMAX, YMIN, YMAX):  # checked before stacking: a missing or short list is a FormatError
         if (key in features) != (XMIN in features) or (key in features and len(features[key]) != count):
             raise fail(f"{key} has {len(features.get(key, ()))} values but {XMIN} has {count}")
-    boxes = np.stack([_floats(features, key, fail) for key in (XMIN, YMIN, XMAX, YMAX)], axis=1) if XMIN in features else None
+    boxes = (
+        np.stack([_floats(features, key, fail) for key in (XMIN, YMIN, XMAX, YMAX)], axis=1)
+        if XMIN in features
+        else None
+    )
     if boxes is not None and len(boxes):  # no writer can carry a NaN or inverted box (tests/bad/, issue 8)
         _check_boxes(boxes, fail)
     for key in (CLASS_LABEL, *OBJECT_EXTRAS):
@@ -420,8 +428,10 @@ def _check_boxes(boxes: np.ndarray, fail: Any) -> None:
         bad = np.flatnonzero(boxes[:, low] > boxes[:, high])
         if bad.size:
             index = int(bad[0])
-            raise fail(f"object {index}: {names} ({float(boxes[index, low]):g} > {float(boxes[index, high]):g}): "
-                       "an inverted box")
+            raise fail(
+                f"object {index}: {names} ({float(boxes[index, low]):g} > {float(boxes[index, high]):g}): "
+                "an inverted box"
+            )
 
 
 def _floats(features: Mapping[str, Any], key: str, fail: Any) -> np.ndarray:
@@ -597,7 +607,9 @@ def read_record_stream(
 def _iterate_items(groups: list[tuple[str, list[str]]], label_map: LabelMap, images_dir: str | None) -> Iterator[Item]:
     for subset, files in groups:
         for file in files:
-            yield from read_record_stream(read_records(file), label_map, subset=subset, where=file, images_dir=images_dir)
+            yield from read_record_stream(
+                read_records(file), label_map, subset=subset, where=file, images_dir=images_dir
+            )
 
 
 def detect(path: str) -> bool:
