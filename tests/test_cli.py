@@ -10,18 +10,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from _cli import run
 
-from tfodkit.cli import main
 from tfodkit.pipeline import read_dataset
 from tfodkit.samples import SAMPLE_LABELS, make_cvat_dataset
-
-
-def run(*arguments: str) -> int:
-    try:
-        main(list(arguments))
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0
 
 
 @pytest.fixture

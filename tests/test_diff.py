@@ -8,21 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _cli import run
 
-from tfodkit.cli import main
 from tfodkit.formats import cvat_zip, tfod, voc
 from tfodkit.inspect.diff import diff, diff_datasets, iou_matrix, match_objects
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects
 from tfodkit.pipeline import convert
 from tfodkit.samples import make_cvat_dataset, make_jpeg
-
-
-def run(*arguments: str) -> int:
-    try:
-        main(list(arguments))
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0
 
 
 def test_a_lossless_conversion_diffs_clean(tmp_path: Path) -> None:

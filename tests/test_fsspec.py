@@ -12,22 +12,14 @@ from pathlib import Path
 
 import fsspec
 import pytest
+from _cli import run
 
-from tfodkit.cli import main
 from tfodkit.formats import tfod
 from tfodkit.index import RecordIndex, read_index
 from tfodkit.model import Dataset
 from tfodkit.pipeline import convert
 from tfodkit.records import read_records
 from tfodkit.storage import OutputSet, atomic_file, atomic_path
-
-
-def run(*arguments: str) -> int:
-    try:
-        main(list(arguments))
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0
 
 
 def local_records(dataset: Dataset, folder: Path, name: str, **options: object) -> dict[str, bytes]:

@@ -7,21 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _cli import run
 
-from tfodkit.cli import main
 from tfodkit.errors import CorruptRecordError, FormatError, UsageError
 from tfodkit.formats import tfod
 from tfodkit.index import RecordIndex, build_index, index_path_for, read_index, write_index
 from tfodkit.model import Dataset
 from tfodkit.records import RecordWriter, read_records
-
-
-def run(*arguments: str) -> int:
-    try:
-        main(list(arguments))
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0
 
 
 def write_file(path: Path, records: list[bytes], compression: str | None = None) -> Path:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _cli import run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tfodkit.cli import main
 from tfodkit.example import decode_example, encode_example
 from tfodkit.formats import cvat_zip, tfod, voc
 from tfodkit.inspect import stats as stats_module
@@ -22,14 +22,6 @@ from tfodkit.inspect.info import dataset_info, shard_of
 from tfodkit.inspect.partial_decode import FeatureSelector, feature_kinds
 from tfodkit.inspect.stats import compute_stats
 from tfodkit.model import Dataset
-
-
-def run(*arguments: str) -> int:
-    try:
-        main(list(arguments))
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0
 
 
 def expected_label_counts(dataset: Dataset) -> dict[str, Counter[str]]:

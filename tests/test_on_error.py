@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _cli import run
 
-from tfodkit.cli import main
 from tfodkit.errors import CorruptRecordError, FormatError, TfodError, UsageError
 from tfodkit.example import encode_example
 from tfodkit.pipeline import convert, read_dataset
@@ -39,14 +39,6 @@ def records_with_two_bad(tmp_path: Path) -> Path:
         writer.write(b"\x0a\x05\x0a\x03\x0f\x00\x00")  # record 3: not an Example (wire type 7)
         writer.write(example("d.jpg"))
     return path
-
-
-def run(*arguments: str) -> int:
-    try:
-        main(list(arguments))
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0
 
 
 def quiet_convert(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]

@@ -8,22 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _cli import run
 from PIL import Image
 
-from tfodkit.cli import main
 from tfodkit.errors import UsageError
 from tfodkit.formats import tfod
 from tfodkit.inspect.preview import label_color, load_font, preview, render_item, text_color
 from tfodkit.model import Dataset
 from tfodkit.samples import make_cvat_dataset
-
-
-def run(*arguments: str) -> int:
-    try:
-        main(list(arguments))
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0
 
 
 class GalleryParser(HTMLParser):

@@ -10,22 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _cli import run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tfodkit.cli import main
 from tfodkit.errors import UsageError
 from tfodkit.inspect.repair import repair
 from tfodkit.inspect.scan import DamagedRange, IntactRecord, scan_records
 from tfodkit.records import RecordWriter, read_records, write_record
-
-
-def run(*arguments: str) -> int:
-    try:
-        main(list(arguments))
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0
 
 
 def make_records(rng: random.Random, count: int) -> list[bytes]:

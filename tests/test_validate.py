@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _cli import run
 
-from tfodkit.cli import main
 from tfodkit.example import encode_example
 from tfodkit.formats import tfod
 from tfodkit.inspect.validate import CHECKS, validate
@@ -23,14 +23,6 @@ from tfodkit.samples import make_jpeg
 
 WIDTH, HEIGHT = 40, 30
 LABELS = LabelMap.from_names(["car", "person"])
-
-
-def run(*arguments: str) -> int:
-    try:
-        main(list(arguments))
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0
 
 
 def good_features(index: int) -> dict[str, Any]:
