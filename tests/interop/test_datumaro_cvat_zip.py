@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import zipfile
 from pathlib import Path
 
@@ -26,22 +27,18 @@ from datumaro.components.media import Image as DatumaroImage  # noqa: E402
 # the Datumaro side; tfodkit's own tests cover them.
 LABELS = ["car", "person", "voiture rouge", "自行车"]
 
-# The CVAT / TF OD API seed's feature description.
-SEED_FEATURES = {
-    "image/filename": tf.io.FixedLenFeature([], tf.string),
-    "image/source_id": tf.io.FixedLenFeature([], tf.string),
-    "image/height": tf.io.FixedLenFeature([], tf.int64),
-    "image/width": tf.io.FixedLenFeature([], tf.int64),
-    "image/encoded": tf.io.FixedLenFeature([], tf.string),
-    "image/format": tf.io.FixedLenFeature([], tf.string),
-    "image/key/sha256": tf.io.FixedLenFeature([], tf.string),
-    "image/object/bbox/xmin": tf.io.VarLenFeature(tf.float32),
-    "image/object/bbox/xmax": tf.io.VarLenFeature(tf.float32),
-    "image/object/bbox/ymin": tf.io.VarLenFeature(tf.float32),
-    "image/object/bbox/ymax": tf.io.VarLenFeature(tf.float32),
-    "image/object/class/text": tf.io.VarLenFeature(tf.string),
-    "image/object/class/label": tf.io.VarLenFeature(tf.int64),
-}
+
+
+def _seed_features() -> dict:
+    """The CVAT / TF OD API seed's feature description, from the tested tf.data recipe in examples/."""
+    recipe = Path(__file__).resolve().parents[2] / "examples" / "tf_data_recipe.py"
+    spec = importlib.util.spec_from_file_location("tf_data_recipe", recipe)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.FEATURES
+
+
+SEED_FEATURES = _seed_features()
 
 
 def _our_dataset(folder: Path) -> Dataset:

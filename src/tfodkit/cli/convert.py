@@ -190,41 +190,27 @@ def run_conversion(source: str, target: str, from_format: str | None, to_format:
     write_options = {name: options.pop(name) for name in WRITE_OPTIONS if options.get(name) is not None}
     unused = {name: value for name, value in options.items() if value is not None}
     assert not unused, f"options not routed: {unused}"
+    conversion: dict[str, Any] = {
+        "from_format": from_format,
+        "to_format": to_format,
+        "read_options": read_options,
+        "write_options": write_options,
+        "transforms": transforms,
+        "target_labels": target_labels,
+        "workers": workers,
+    }
     if runner == "beam":
         if on_error != "stop":
             raise UsageError("--on-error skip works with --runner local only")
         from tfodkit.beam import run_conversion as run_beam_conversion
 
-        report = run_beam_conversion(
-            source,
-            target,
-            from_format=from_format,
-            to_format=to_format,
-            read_options=read_options,
-            write_options=write_options,
-            transforms=transforms,
-            target_labels=target_labels,
-            beam_options=beam_options,
-            workers=workers,
-        )
+        report = run_beam_conversion(source, target, **conversion, beam_options=beam_options)
     else:
         with (
             _progress_bar(not quiet and not as_json, f"{from_format or 'input'} -> {to_format}") as progress,
             _repair_hint(on_error),
         ):
-            report = convert(
-                source,
-                target,
-                from_format=from_format,
-                to_format=to_format,
-                read_options=read_options,
-                write_options=write_options,
-                transforms=transforms,
-                target_labels=target_labels,
-                workers=workers,
-                progress=progress,
-                on_error=on_error,
-            )
+            report = convert(source, target, **conversion, progress=progress, on_error=on_error)
     if report.unmatched_labels:
         dropped = ", ".join(f"{name!r} ({count} objects)" for name, count in report.unmatched_labels.most_common())
         click.echo(f"tfod: warning: labels not in --target-labels, objects dropped: {dropped}", err=True)
