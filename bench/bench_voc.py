@@ -24,8 +24,6 @@ peak RSS (the sum over the process tree, sampled every 20 ms).
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
 import json
 import os
 import statistics
@@ -47,25 +45,6 @@ IMAGE_SET = "trainval"
 
 
 # ---------------------------------------------------------------------------------------------- data
-def _photo_jpeg(width: int, height: int, seed: int) -> bytes:
-    """A photo-like JPEG: smooth colour fields, a few blobs and sensor-like noise, Pillow quality 90."""
-    import numpy as np
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    coarse = rng.uniform(0, 255, size=(height // 40 + 2, width // 40 + 2, 3)).astype(np.uint8)
-    pixels = np.asarray(Image.fromarray(coarse).resize((width, height), Image.BICUBIC), dtype=np.float32)
-    for _ in range(5):
-        centre_y, centre_x = rng.uniform(0, height), rng.uniform(0, width)
-        radius = rng.uniform(0.05, 0.2) * min(width, height)
-        blob = ((np.arange(height)[:, None] - centre_y) ** 2 + (np.arange(width)[None, :] - centre_x) ** 2) < radius**2
-        pixels[blob] = rng.uniform(0, 255, size=3)
-    pixels += rng.normal(0, 9, size=pixels.shape)
-    out = io.BytesIO()
-    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB").save(out, "JPEG", quality=90)
-    return out.getvalue()
-
-
 def _make_one(args: tuple[Path, int]) -> tuple[str, int, int]:
     import numpy as np
 
@@ -76,7 +55,9 @@ def _make_one(args: tuple[Path, int]) -> tuple[str, int, int]:
     if rng.random() < 0.2:  # some portrait images
         width, height = height, width
     item_id = f"{index + 1:06d}"
-    encoded = _photo_jpeg(width, height, index)
+    from tfodkit.samples import make_jpeg
+
+    encoded = make_jpeg(width, height, index, quality=87)  # ~95 KB at 640x480, as VOC's photos
     (folder / "JPEGImages" / f"{item_id}.jpg").write_bytes(encoded)
     objects = []
     for _ in range(int(rng.integers(1, 9))):  # 1..8 boxes, mean 4.5
@@ -123,29 +104,9 @@ def make_dataset(images: int) -> tuple[Path, Path]:
 
 # ---------------------------------------------------------------------------------------------- (b) the reference
 def run_reference(data_dir: str, output_path: str, label_map_path: str, year: str, image_set: str) -> None:
-    """create_pascal_tf_record.py's main() and dict_to_tf_example(), on TensorFlow 2 (tf.io, tf.train)."""
-    import PIL.Image
+    """create_pascal_tf_record.py's main() on TensorFlow 2 (bench/pascal_reference.py), timed as a process."""
     import tensorflow as tf
-    from lxml import etree
-
-    def xml_to_dict(element):
-        if not len(element):
-            return {element.tag: element.text}
-        result = {}
-        for child in element:
-            value = xml_to_dict(child)[child.tag]
-            if child.tag == "object":
-                result.setdefault("object", []).append(value)
-            else:
-                result[child.tag] = value
-        return {element.tag: result}
-
-    def feature(kind, values):
-        if kind == "int64":
-            return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
-        if kind == "float":
-            return tf.train.Feature(float_list=tf.train.FloatList(value=values))
-        return tf.train.Feature(bytes_list=tf.train.BytesList(value=values))
+    from pascal_reference import reference_records
 
     # label_map_util.get_label_map_dict: name -> id (the bench's label map is plain "id: N / name: 'x'" items).
     label_map_dict = {}
@@ -157,58 +118,7 @@ def run_reference(data_dir: str, output_path: str, label_map_path: str, year: st
                 current_id = int(line[3:])
             elif line.startswith("name:"):
                 label_map_dict[line[5:].strip().strip("'\"")] = current_id
-
-    def dict_to_tf_example(data):
-        full_path = os.path.join(data_dir, data["folder"], "JPEGImages", data["filename"])
-        with tf.io.gfile.GFile(full_path, "rb") as stream:
-            encoded_jpg = stream.read()
-        image = PIL.Image.open(io.BytesIO(encoded_jpg))
-        if image.format != "JPEG":
-            raise ValueError("Image format not JPEG")
-        key = hashlib.sha256(encoded_jpg).hexdigest()
-        width, height = int(data["size"]["width"]), int(data["size"]["height"])
-        xmin, ymin, xmax, ymax, classes, classes_text, truncated, poses, difficult_obj = ([] for _ in range(9))
-        for obj in data.get("object", []):
-            difficult = bool(int(obj["difficult"]))
-            difficult_obj.append(int(difficult))
-            xmin.append(float(obj["bndbox"]["xmin"]) / width)
-            ymin.append(float(obj["bndbox"]["ymin"]) / height)
-            xmax.append(float(obj["bndbox"]["xmax"]) / width)
-            ymax.append(float(obj["bndbox"]["ymax"]) / height)
-            classes_text.append(obj["name"].encode("utf8"))
-            classes.append(label_map_dict[obj["name"]])
-            truncated.append(int(obj["truncated"]))
-            poses.append(obj["pose"].encode("utf8"))
-        return tf.train.Example(features=tf.train.Features(feature={
-            "image/height": feature("int64", [height]),
-            "image/width": feature("int64", [width]),
-            "image/filename": feature("bytes", [data["filename"].encode("utf8")]),
-            "image/source_id": feature("bytes", [data["filename"].encode("utf8")]),
-            "image/key/sha256": feature("bytes", [key.encode("utf8")]),
-            "image/encoded": feature("bytes", [encoded_jpg]),
-            "image/format": feature("bytes", [b"jpeg"]),
-            "image/object/bbox/xmin": feature("float", xmin),
-            "image/object/bbox/xmax": feature("float", xmax),
-            "image/object/bbox/ymin": feature("float", ymin),
-            "image/object/bbox/ymax": feature("float", ymax),
-            "image/object/class/text": feature("bytes", classes_text),
-            "image/object/class/label": feature("int64", classes),
-            "image/object/difficult": feature("int64", difficult_obj),
-            "image/object/truncated": feature("int64", truncated),
-            "image/object/view": feature("bytes", poses),
-        }))
-
-    years = ["VOC2007", "VOC2012"] if year == "merged" else [year]
-    with tf.io.TFRecordWriter(output_path) as writer:
-        for one_year in years:
-            listing = os.path.join(data_dir, one_year, "ImageSets", "Main", f"aeroplane_{image_set}.txt")
-            with tf.io.gfile.GFile(listing) as stream:
-                examples = [line.strip().split(" ")[0] for line in stream.readlines()]
-            for example in examples:
-                path = os.path.join(data_dir, one_year, "Annotations", example + ".xml")
-                with tf.io.gfile.GFile(path, "r") as stream:
-                    data = xml_to_dict(etree.fromstring(stream.read()))["annotation"]
-                writer.write(dict_to_tf_example(data).SerializeToString())
+    reference_records(data_dir, year, image_set, label_map_dict, output_path)
 
 
 # ---------------------------------------------------------------------------------------------- measuring
