@@ -411,3 +411,78 @@ def test_malformed_wire_data(data, offset):
     with pytest.raises(ExampleDecodeError) as caught:
         decode_example(data)
     assert caught.value.offset == offset
+
+
+# ------------------------------------------------------------------------------------------------- entry plans
+def detection_like(boxes: int, name: bytes = b"00000001.jpg") -> dict:
+    return {
+        "image/encoded": [b"\xff\xd8" + bytes(300)],
+        "image/filename": [name],
+        "image/height": [480],
+        "image/object/bbox/xmin": np.linspace(0, 0.5, boxes, dtype=np.float32),
+        "image/object/class/label": np.arange(1, boxes + 1),
+        "image/object/class/text": [b"class_%d" % index for index in range(boxes)],
+        "image/object/difficult": np.zeros(boxes, np.int64),
+    }
+
+
+def decode_outcome(data: bytes):
+    """The features, or the error message and offset: what a decode gives, to compare two decoder states."""
+    try:
+        return "ok", decode_example(data)
+    except ExampleDecodeError as error:
+        return "error", (str(error), error.offset)
+
+
+def outcomes_agree(cold, warm) -> None:
+    assert cold[0] == warm[0]
+    if cold[0] == "ok":
+        assert_same_features(warm[1], cold[1])
+    else:
+        assert warm[1] == cold[1]
+
+
+def test_learned_entry_headers_read_new_values():
+    from tfodkit import example
+
+    first = detection_like(3)
+    decode_example(encode_example(first))  # learns the headers of these entries
+    assert example._ENTRY_PLANS
+    second = detection_like(3, name=b"00000002.jpg")
+    second["image/object/bbox/xmin"] = np.array([0.25, -1.5, 7.0], np.float32)
+    second["image/object/class/label"] = np.array([300, 1, 2])  # a two-byte varint: same header, other values
+    second["image/object/class/text"] = [b"a", b"bb", b"class_9"]
+    second["image/height"] = [16383]
+    assert_same_features(decode_example(encode_example(second)), second)
+
+
+@settings(max_examples=300, deadline=None)
+@given(boxes=st.integers(0, 12), mutation=st.data())
+def test_learned_entry_headers_decode_damaged_records_like_a_cold_decoder(boxes, mutation):
+    """A record whose entry headers were seen before must give what a decoder without plans gives: the same
+    values, or the same error at the same offset (entry headers learned, then the values or lengths damaged)."""
+    from tfodkit import example
+
+    data = bytearray(encode_example(detection_like(boxes)))
+    for _ in range(mutation.draw(st.integers(0, 3))):
+        data[mutation.draw(st.integers(0, len(data) - 1))] = mutation.draw(st.integers(0, 255))
+    cut = mutation.draw(st.integers(1, len(data)))
+    damaged = bytes(data[:cut])
+    example._ENTRY_PLANS.clear()
+    cold = decode_outcome(damaged)
+    decode_example(encode_example(detection_like(boxes)))  # learn the intact headers
+    outcomes_agree(cold, decode_outcome(damaged))
+    outcomes_agree(cold, decode_outcome(damaged))  # and the ones learned from the damaged record itself
+
+
+def test_entry_plans_are_bounded():
+    from tfodkit import example
+
+    example._ENTRY_PLANS.clear()
+    try:
+        for index in range(example._MAX_ENTRY_PLANS + 50):
+            key = f"k{index}"
+            assert decode_example(encode_example({key: [index]}))[key].tolist() == [index]
+        assert len(example._ENTRY_PLANS) == example._MAX_ENTRY_PLANS
+    finally:
+        example._ENTRY_PLANS.clear()  # a full table would keep later tests off the planned path

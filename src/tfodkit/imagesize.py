@@ -17,6 +17,7 @@ import struct
 from dataclasses import dataclass
 
 from tfodkit.errors import FormatError
+from tfodkit.storage import open_binary
 
 # Bytes read at a time: the SOF of most JPEGs lies in the first few KiB (after EXIF and quantization tables). A JPEG
 # whose SOF lies further is followed by seeking from marker to marker.
@@ -44,7 +45,8 @@ class ImageHeader:
 
 
 def read_header(source: str | os.PathLike[str] | bytes, *, where: str | None = None) -> ImageHeader:
-    """The header of an image file (a local path) or of encoded bytes, reading only the first bytes.
+    """The header of an image file (a local path or an fsspec URL) or of encoded bytes, reading only the first
+    bytes (a URL's too: only the bytes the header needs are fetched).
 
     Raises :class:`FormatError` naming the file when the bytes are not a readable image.
 
@@ -57,8 +59,8 @@ def read_header(source: str | os.PathLike[str] | bytes, *, where: str | None = N
     try:
         if isinstance(source, bytes):
             return _parse(io.BytesIO(source), name)
-        with open(source, "rb") as stream:
-            return _parse(stream, name)
+        with open_binary(source, header_only=True) as stream:
+            return _parse(stream, name)  # type: ignore[arg-type]
     except FileNotFoundError:
         raise FormatError("image file not found", path=name) from None
     except (OSError, struct.error, IndexError) as error:

@@ -1,7 +1,8 @@
 """Ordered, memory-bounded parallel map over a stream: the local executor of every per-item step.
 
 Output order and bytes are the same for any number of workers; at most ``workers * 4`` chunks are in flight,
-so memory does not grow with the stream.
+so memory does not grow with the stream. With ``spool_dir``, each result's last element (a framed record) goes
+from worker to parent through a chunk file instead of the pipe (see :mod:`tfodkit.spool`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from tfodkit import spool
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -31,17 +34,30 @@ def _apply_chunk(function: Callable[[Input], Output], chunk: list[Input]) -> lis
     return [function(value) for value in chunk]
 
 
+def _apply_chunk_spooled(
+    function: Callable[[Input], tuple[Any, ...]], chunk: list[Input], folder: str, write_payload: spool.SpoolWrite
+) -> tuple[str, list[tuple[Any, ...]]]:
+    return spool.write_chunk((function(value) for value in chunk), folder, write_payload)
+
+
 def ordered_map(
     function: Callable[[Input], Output],
     values: Iterable[Input],
     *,
     workers: int = 1,
     chunk_size: int = 16,
+    spool_dir: str | None = None,
+    spool_write: spool.SpoolWrite = spool.write_bytes,
 ) -> Iterator[Output]:
     """``map(function, values)`` on ``workers`` processes, in input order, with bounded memory.
 
     ``function`` must be picklable (a module-level function or a ``functools.partial`` of one). An exception
     raised by ``function`` is raised here, in order, with pending work cancelled.
+
+    With ``workers > 1`` and a ``spool_dir`` (on the output's disk), ``function`` returns a tuple whose last
+    element the worker writes to a chunk file with ``spool_write(file, element)``; the parent gets the tuple
+    with a :class:`tfodkit.spool.SpooledBytes` in its place, valid until the next result is asked for. Chunks
+    left over when a run stops early stay in ``spool_dir``: the caller removes the folder.
 
     Example:
         >>> list(ordered_map(abs, [-1, 2, -3], workers=1))
@@ -53,7 +69,7 @@ def ordered_map(
     iterator = iter(values)
     from concurrent.futures import ProcessPoolExecutor  # 14 ms of imports, only when there are workers
 
-    pending: deque[Future[list[Output]]] = deque()
+    pending: deque[Future[Any]] = deque()
     max_pending = workers * 4
     with ProcessPoolExecutor(max_workers=workers) as pool:
         try:
@@ -62,10 +78,20 @@ def ordered_map(
                     chunk = list(islice(iterator, chunk_size))
                     if not chunk:
                         break
-                    pending.append(pool.submit(_apply_chunk, function, chunk))
+                    if spool_dir is None:
+                        pending.append(pool.submit(_apply_chunk, function, chunk))
+                    else:
+                        pending.append(pool.submit(_apply_chunk_spooled, function, chunk, spool_dir, spool_write))
                 if not pending:
                     return
-                yield from pending.popleft().result()
+                if spool_dir is None:
+                    yield from pending.popleft().result()
+                    continue
+                chunk_fd, results = spool.open_chunk(*pending.popleft().result())
+                try:
+                    yield from results
+                finally:
+                    os.close(chunk_fd)
         finally:
             for future in pending:
                 future.cancel()

@@ -25,12 +25,15 @@ import struct
 import zlib
 from collections.abc import Iterable, Iterator
 from types import TracebackType
-from typing import IO, Union
+from typing import IO, TYPE_CHECKING, Union
 
 from google_crc32c import value as _crc32c
 
 from tfodkit.errors import CorruptRecordError, FormatError, UsageError
 from tfodkit.storage import atomic_file, is_url, open_input
+
+if TYPE_CHECKING:
+    from tfodkit.spool import SpooledBytes
 
 PathLike = Union[str, "os.PathLike[str]"]
 Source = Union[PathLike, Iterable[PathLike]]
@@ -149,6 +152,20 @@ class RecordWriter:
         else:
             compress = self._compressor.compress
             self._stream.write(compress(header) + compress(data) + compress(footer))
+        self.records_written += 1
+
+    def write_framed(self, framed: SpooledBytes) -> None:
+        """Append one record that a worker already framed (``write_record``) into a spool chunk file.
+
+        Uncompressed, the framed bytes are copied as they are (in the kernel when the target is a file);
+        compressed, the record is taken out of its frame and written as by :meth:`write`.
+        """
+        if self._closed:
+            raise ValueError("write to a closed RecordWriter")
+        if self._compressor is not None:
+            self.write(framed.read()[_HEADER.size : -_CRC.size])
+            return
+        framed.copy_to(self._stream)
         self.records_written += 1
 
     def close(self) -> None:

@@ -18,8 +18,8 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
-from typing import IO
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
 
 from tfodkit.errors import FormatError, UsageError
 
@@ -242,3 +242,209 @@ class OutputSet:
             self.commit()
         else:
             self.discard()
+
+
+# ---------------------------------------------------------------------------------------------- reading folders
+# The folder readers (VOC, COCO, YOLO) take a local path or an fsspec URL. Local paths keep the os/pathlib calls
+# (no fsspec import, no extra cost); URLs go through fsspec, one file at a time.
+
+
+def _url_filesystem(url: str) -> tuple[Any, str]:
+    import fsspec
+
+    return fsspec.core.url_to_fs(url)
+
+
+def join_path(base: str | os.PathLike[str], *names: str) -> str:
+    """``base/names…``: ``os.path.join`` for a local path; for a URL, names are appended with ``/`` (a leading ``/``
+    in a name does not leave the URL's folder).
+
+    Example:
+        >>> join_path("memory://bucket/voc", "Annotations", "000001.xml")
+        'memory://bucket/voc/Annotations/000001.xml'
+    """
+    if not is_url(base):
+        return os.path.join(base, *names)
+    return "/".join([str(base).rstrip("/"), *(name.strip("/") for name in names)])
+
+
+def is_file(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` (local or URL) is a file."""
+    if not is_url(path):
+        return os.path.isfile(path)
+    filesystem, inner = _url_filesystem(str(path))
+    return bool(filesystem.isfile(inner))
+
+
+def is_dir(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` (local or URL) is a folder (for object stores: a prefix with objects under it)."""
+    if not is_url(path):
+        return os.path.isdir(path)
+    filesystem, inner = _url_filesystem(str(path))
+    return bool(filesystem.isdir(inner))
+
+
+def list_folder(path: str | os.PathLike[str], *, follow_links: bool = True) -> Iterator[tuple[str, bool]]:
+    """``(name, is_folder)`` of each entry of a local or URL folder, unsorted; a local folder is streamed.
+
+    ``follow_links=False`` leaves out links to folders (as ``os.walk`` does not enter them). A missing folder
+    raises FileNotFoundError.
+
+    Example:
+        >>> import tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> os.mkdir(os.path.join(folder, "sub"))
+        >>> list(list_folder(folder))
+        [('sub', True)]
+    """
+    if not is_url(path):
+        with os.scandir(path) as entries:
+            for entry in entries:
+                is_folder = entry.is_dir()
+                if is_folder and not follow_links and entry.is_symlink():
+                    continue
+                yield entry.name, is_folder
+        return
+    filesystem, inner = _url_filesystem(str(path))
+    inner = inner.rstrip("/")
+    for entry in filesystem.ls(inner, detail=True):
+        listed = str(entry["name"])
+        is_folder = entry.get("type") == "directory"
+        if listed.rstrip("/") == inner:  # ls of a file lists the file; a store may list a folder's own marker
+            if not (is_folder or listed.endswith("/")):
+                raise NotADirectoryError(str(path))
+            continue
+        yield listed.rstrip("/").rpartition("/")[2], is_folder
+
+
+def open_binary(path: str | os.PathLike[str], *, header_only: bool = False) -> IO[bytes]:
+    """A binary stream of a local file or URL; a missing file raises FileNotFoundError (callers say which file).
+
+    ``header_only``: a URL's bytes are fetched as they are read, without read-ahead (an object store's file would
+    otherwise fetch a block of up to 50 MB for the first read): for reading image headers and a file's first bytes.
+    """
+    if not is_url(path):
+        return open(path, "rb")
+    filesystem, inner = _url_filesystem(str(path))
+    if header_only:
+        return filesystem.open(inner, "rb", cache_type="none")  # type: ignore[no-any-return]
+    return filesystem.open(inner, "rb")  # type: ignore[no-any-return]
+
+
+class UrlPath:
+    """The parts of :class:`pathlib.Path` the folder readers use, for an fsspec URL (``s3://bucket/coco``).
+
+    Name arithmetic (``/``, ``name``, ``parent``, ``with_suffix``, ``relative_to``…) acts on the text after
+    ``://``; the bucket (or first part) is the root. File questions and reads go through fsspec. ``str()`` gives
+    the URL, so error messages name it. There is no ``__fspath__``: a URL cannot reach ``open()`` by mistake.
+
+    Example:
+        >>> coco = UrlPath("s3://bucket/coco")
+        >>> str(coco / "annotations" / "instances_val.json"), coco.parent.name
+        ('s3://bucket/coco/annotations/instances_val.json', 'bucket')
+        >>> (coco / "images" / "a.jpg").relative_to(coco).with_suffix("").as_posix()
+        'images/a'
+    """
+
+    __slots__ = ("inner", "protocol")
+
+    def __init__(self, url: str, inner: PurePosixPath | None = None) -> None:
+        protocol, separator, rest = str(url).partition("://")
+        self.protocol = protocol + separator  # "s3://"; chained URLs keep their prefix ("simplecache::s3://")
+        self.inner = inner if inner is not None else PurePosixPath(rest)
+
+    def _with(self, inner: PurePosixPath) -> UrlPath:
+        return UrlPath(self.protocol, inner)
+
+    def __str__(self) -> str:
+        return self.protocol + str(self.inner)
+
+    def __repr__(self) -> str:
+        return f"UrlPath({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UrlPath) and str(other) == str(self)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def __lt__(self, other: UrlPath) -> bool:
+        return str(self) < str(other)
+
+    def __truediv__(self, name: str | os.PathLike[str]) -> UrlPath:
+        return self._with(self.inner / str(name).lstrip("/"))
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def stem(self) -> str:
+        return self.inner.stem
+
+    @property
+    def suffix(self) -> str:
+        return self.inner.suffix
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return self.inner.parts
+
+    @property
+    def parent(self) -> UrlPath:
+        """The folder holding this one; the root (the bucket) is its own parent, as ``/`` is."""
+        parent = self.inner.parent
+        return self if str(parent) in (".", "/") else self._with(parent)
+
+    def with_suffix(self, suffix: str) -> UrlPath:
+        return self._with(self.inner.with_suffix(suffix))
+
+    def relative_to(self, other: UrlPath) -> PurePosixPath:
+        """The path below ``other`` (a plain relative path); ValueError when not below it."""
+        if not isinstance(other, UrlPath) or other.protocol != self.protocol:
+            raise ValueError(f"{self} is not inside {other}")
+        return self.inner.relative_to(other.inner)
+
+    def is_file(self) -> bool:
+        return is_file(str(self))
+
+    def is_dir(self) -> bool:
+        return is_dir(str(self))
+
+    def exists(self) -> bool:
+        filesystem, inner = _url_filesystem(str(self))
+        return bool(filesystem.exists(inner))
+
+    def iterdir(self) -> Iterator[UrlPath]:
+        return (self / name for name, _ in list_folder(str(self)))
+
+    def glob(self, pattern: str) -> Iterator[UrlPath]:
+        """The entries of this folder whose name matches ``pattern`` (one level: no ``**`` or ``/``)."""
+        import fnmatch
+
+        if "/" in pattern:
+            raise ValueError("UrlPath.glob matches names in one folder only")
+        try:
+            names = [name for name, _ in list_folder(str(self))]
+        except (FileNotFoundError, NotADirectoryError):
+            return iter(())
+        return (self / name for name in names if fnmatch.fnmatchcase(name, pattern))
+
+    def read_bytes(self) -> bytes:
+        """All the bytes; a missing file raises FileNotFoundError (as ``Path.read_bytes`` does)."""
+        with open_binary(str(self)) as stream:
+            return stream.read()
+
+    def read_text(self, encoding: str = "utf-8") -> str:
+        """The text, newlines made ``\\n`` (as ``Path.read_text`` does); bad bytes raise UnicodeDecodeError."""
+        return self.read_bytes().decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
+
+
+def as_path(path: str | os.PathLike[str]) -> Path | UrlPath:
+    """``path`` as a :class:`~pathlib.Path`, or a :class:`UrlPath` for an fsspec URL.
+
+    Example:
+        >>> as_path("memory://bucket/voc"), as_path("voc")
+        (UrlPath('memory://bucket/voc'), PosixPath('voc'))
+    """
+    return UrlPath(str(path)) if is_url(path) else Path(path)

@@ -8,6 +8,9 @@ count. Polygons are kept as polygons. Masks: with ``include_masks`` every segmen
 becomes an instance mask, as ``--include_masks`` does; without it no masks are made — RLE segmentations
 (crowd regions) are then dropped with a warning, since records made without masks do not carry them either.
 
+The dataset may be a local folder or file, or an fsspec URL (``s3://bucket/coco``): the JSON is then streamed
+through fsspec the same way, never fetched whole first, and images stay URLs read when needed.
+
 Memory: the file is streamed (ijson) into a temporary SQLite index of annotations per image, then items are
 yielded image by image, in file order; memory does not grow with the file. Images are references, never loaded.
 
@@ -33,7 +36,7 @@ import ijson
 import numpy as np
 
 from tfodkit import model
-from tfodkit.errors import FormatError, TfodError, UsageError
+from tfodkit.errors import FormatError, TfodError
 from tfodkit.formats._files import (
     checked_relative_name,
     checked_subset_name,
@@ -43,6 +46,7 @@ from tfodkit.formats._files import (
     warn_count,
 )
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
+from tfodkit.storage import UrlPath, as_path, open_binary
 from tfodkit.tolerance import skip_or_raise
 
 ANNOTATIONS_DIR = "annotations"
@@ -53,24 +57,27 @@ _NATIVE = frozenset({model.IS_CROWD, model.AREA})
 
 
 # ---------------------------------------------------------------------------------------------- sources
+Location = Path | UrlPath  # a local path, or an fsspec URL
+
+
 @dataclass(frozen=True)
 class _Source:
     subset: str
-    json_path: Path
-    root: Path  # the dataset folder: images are looked for under it
+    json_path: Location
+    root: Location  # the dataset folder: images are looked for under it
 
 
-def _subset_from_file(path: Path) -> str:
+def _subset_from_file(path: Location) -> str:
     stem = path.stem
     return stem[len(PREFIX) :] if stem.startswith(PREFIX) and len(stem) > len(PREFIX) else stem
 
 
-def _root_of(json_path: Path) -> Path:
+def _root_of(json_path: Location) -> Location:
     parent = json_path.parent
     return parent.parent if parent.name == ANNOTATIONS_DIR else parent
 
 
-def _sources(path: Path, subset: str | None) -> list[_Source]:
+def _sources(path: Location, subset: str | None) -> list[_Source]:
     if path.is_file():
         return [_Source(subset or _subset_from_file(path), path, _root_of(path))]
     if not path.is_dir():
@@ -89,7 +96,7 @@ def _sources(path: Path, subset: str | None) -> list[_Source]:
     return sources
 
 
-def _images_dir(root: Path, subset: str, first_file_name: str | None) -> Path:
+def _images_dir(root: Location, subset: str, first_file_name: str | None) -> Location:
     """Datumaro's ``images/<subset>/``, COCO 2017's ``<subset>/`` (``train2017/``), or ``images/``."""
     candidates = [root / "images" / subset, root / subset, root / "images", root]
     existing = [folder for folder in candidates if folder.is_dir()]
@@ -107,10 +114,11 @@ def _images_dir(root: Path, subset: str, first_file_name: str | None) -> Path:
 # at any size; the database is SQLite's private temporary file, deleted when the pass ends.
 
 
-def _stream_items(json_path: Path, prefix: str) -> Iterator[Any]:
-    """The elements of the array at ``prefix`` (``"images.item"``), parsed one at a time."""
+def _stream_items(json_path: Location, prefix: str) -> Iterator[Any]:
+    """The elements of the array at ``prefix`` (``"images.item"``), parsed one at a time (a URL's file is streamed
+    through fsspec, not fetched whole first)."""
     try:
-        with open(json_path, "rb") as stream:
+        with open_binary(str(json_path)) as stream:
             yield from ijson.items(stream, prefix, use_float=True)
     except FileNotFoundError:
         raise FormatError("file not found", path=str(json_path)) from None
@@ -118,17 +126,17 @@ def _stream_items(json_path: Path, prefix: str) -> Iterator[Any]:
         raise FormatError(f"not valid JSON: {error}", path=str(json_path)) from None
 
 
-def _top_level_kind(json_path: Path, key: str) -> str | None:
+def _top_level_kind(json_path: Location, key: str) -> str | None:
     """The ijson event starting the top-level ``key``'s value (``"start_array"``…), None if absent. Only asked
     when a pass found no elements, to tell an empty array from a missing or misshapen one."""
-    with open(json_path, "rb") as stream:
+    with open_binary(str(json_path)) as stream:
         for prefix, event, _ in ijson.parse(stream):
             if prefix == key and event not in ("map_key", "end_map", "end_array"):
                 return event
     return None
 
 
-def _check_array(json_path: Path, key: str, *, required: bool) -> None:
+def _check_array(json_path: Location, key: str, *, required: bool) -> None:
     kind = _top_level_kind(json_path, key)
     if kind is None and required:
         raise FormatError(f"not a COCO instances file: no '{key}' list", path=str(json_path))
@@ -150,7 +158,7 @@ def _id_key(image_id: Any) -> int | float | str:
     raise TypeError(f"an image id is a number or a string, not {type(image_id).__name__}")
 
 
-def _annotation_index(json_path: Path) -> sqlite3.Connection:
+def _annotation_index(json_path: Location) -> sqlite3.Connection:
     """A temporary database of the file's annotations (``marshal``-ed, in file order) indexed by image id."""
     database = sqlite3.connect("")  # "": a private temporary file, removed on close
     try:
@@ -178,7 +186,7 @@ def _annotations_of_image(database: sqlite3.Connection, key: Any) -> list[dict[s
     return [marshal.loads(data) for (data,) in rows]
 
 
-def _read_categories(json_path: Path) -> list[dict[str, Any]]:
+def _read_categories(json_path: Location) -> list[dict[str, Any]]:
     categories = list(_stream_items(json_path, "categories.item"))
     if not categories:
         _check_array(json_path, "categories", required=False)
@@ -214,7 +222,8 @@ def read(
 ) -> Dataset:
     """Read COCO instances as a streaming :class:`Dataset`.
 
-    ``path``: a folder with ``annotations/instances_<subset>.json`` (each file a subset), or one JSON file.
+    ``path``: a folder with ``annotations/instances_<subset>.json`` (each file a subset), or one JSON file; a
+    local path or an fsspec URL (``s3://bucket/coco``).
     ``subset`` picks one file of a folder (or names the subset of a single file). ``include_masks`` makes an
     instance mask of every segmentation. ``label_map`` (a ``label_map.pbtxt`` path) remaps categories by
     name; without it label ids are the category ids.
@@ -224,7 +233,8 @@ def read(
         >>> next(iter(dataset)).attributes["source_id"]  # doctest: +SKIP
         '139'
     """
-    sources = _sources(Path(path), subset)
+    location = as_path(path)
+    sources = _sources(location, subset)
     # Categories first (for the label map): a quick pass over each file that builds nothing else. The number of
     # images is not known before a pass over them, so the dataset's length is left unknown.
     category_lists = []
@@ -245,7 +255,7 @@ def read(
     return Dataset(
         functools.partial(_iterate, sources, labels, category_names, remap, include_masks),
         labels,
-        name=Path(path).stem if Path(path).is_file() else Path(path).name,
+        name=location.stem if location.is_file() else location.name,
     )
 
 
@@ -260,7 +270,7 @@ def _iterate(
     for source in sources:
         where = str(source.json_path)
         with contextlib.closing(_annotation_index(source.json_path)) as database:
-            images_dir: Path | None = None
+            images_dir: Location | None = None
             for image in _stream_items(source.json_path, "images.item"):
                 if not isinstance(image, dict):  # found by fuzz/fuzz_coco.py
                     raise FormatError("an entry of 'images' is not a JSON object", path=where)
@@ -291,7 +301,7 @@ def _item(
     image: dict[str, Any],
     database: sqlite3.Connection,
     subset: str,
-    images_dir: Path,
+    images_dir: Location,
     labels: LabelMap,
     category_names: dict[int, str],
     remap: dict[int, int] | None,
@@ -435,7 +445,7 @@ def _rle_array(
 
     try:
         size = [int(value) for value in segmentation["size"]]
-        segmentation["counts"]  # noqa: B018 - must be there
+        segmentation["counts"]
     except (KeyError, TypeError, ValueError, OverflowError):  # "size": [1e400, 1] is inf
         raise FormatError(f"annotation {annotation.get('id')!r}: RLE without size or counts", path=where) from None
     if size != [height, width]:
@@ -448,16 +458,20 @@ def _rle_array(
 
 
 def detect(path: str) -> bool:
-    """True for a folder with ``annotations/instances_*.json`` or a JSON file that looks like COCO."""
-    target = Path(path)
-    if target.is_dir():
-        return any((target / ANNOTATIONS_DIR).glob(f"{PREFIX}*.json")) or any(target.glob(f"{PREFIX}*.json"))
-    if target.is_file() and target.suffix.lower() == ".json":
-        if target.name.startswith(PREFIX):
-            return True
-        with open(target, "rb") as stream:
-            head = stream.read(1 << 16)
-        return b'"images"' in head and (b'"annotations"' in head or b'"categories"' in head)
+    """True for a folder with ``annotations/instances_*.json`` or a JSON file that looks like COCO (local or URL)."""
+    target = as_path(path)
+    try:
+        if target.is_dir():
+            return any((target / ANNOTATIONS_DIR).glob(f"{PREFIX}*.json")) or any(target.glob(f"{PREFIX}*.json"))
+        if target.suffix.lower() == ".json" and target.is_file():
+            if target.name.startswith(PREFIX):
+                return True
+            with open_binary(str(target), header_only=True) as stream:
+                head = stream.read(1 << 16)
+            return b'"images"' in head and (b'"annotations"' in head or b'"categories"' in head)
+    except (OSError, ValueError):
+        if not isinstance(target, UrlPath):  # local errors stay errors; a store refusing the question is "not COCO"
+            raise
     return False
 
 
@@ -626,8 +640,6 @@ def write(dataset: Dataset, path: str, *, save_images: bool = True) -> None:
     """
     from tfodkit.storage import atomic_path
 
-    if "://" in str(path):
-        raise UsageError(f"{path}: writing COCO to a URL is not supported; write locally and copy")
     with atomic_path(path) as temp:
         parts = temp / ".parts"
         parts.mkdir(parents=True)

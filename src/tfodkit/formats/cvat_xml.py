@@ -52,7 +52,7 @@ from tfodkit import model
 from tfodkit.errors import FormatError, TfodError, TfodWarning, UsageError
 from tfodkit.formats._files import checked_relative_name, save_image
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects, item_id_from_name
-from tfodkit.storage import atomic_file, atomic_path, is_url, open_input
+from tfodkit.storage import atomic_file, atomic_path, is_file, is_url, join_path, open_input
 from tfodkit.tolerance import skip_or_raise
 
 ANNOTATIONS_XML = "annotations.xml"
@@ -171,16 +171,23 @@ def _stem_subset(name: str) -> str | None:
 
 def _container(path: str) -> _Container:
     if is_url(path):
-        if not path.lower().endswith(".xml"):
-            raise UsageError(f"{path}: a remote CVAT dataset must be given as the URL of its annotations.xml")
-        return _Container(path, [_XmlSource(path, None, path, _stem_subset(path))], base=posixpath.dirname(path))
+        if path.lower().endswith(".zip"):
+            return _zip_container(path)  # read with range requests, images lazily through zip://…::URL
+        if path.lower().endswith(".xml"):
+            return _Container(path, [_XmlSource(path, None, path, _stem_subset(path))], base=posixpath.dirname(path))
+        main = join_path(path, ANNOTATIONS_XML)
+        if not is_file(main):
+            raise UsageError(f"{path}: give the URL of a CVAT annotations.xml, a folder holding one, or a .zip")
+        return _Container(path, [_XmlSource(main, None, main, None)], base=path.rstrip("/"))
     if os.path.isdir(path):
         return _folder_container(path)
     if not os.path.exists(path):
         raise FormatError("no such file or folder", path=path)
     try:
         is_zip = zipfile.is_zipfile(path)
-    except zipfile.BadZipFile:  # CPython's is_zipfile raises on a multi-disk end record (found by fuzz/fuzz_cvat_xml.py)
+    except (
+        zipfile.BadZipFile
+    ):  # CPython's is_zipfile raises on a multi-disk end record (found by fuzz/fuzz_cvat_xml.py)
         is_zip = True  # then open_zip names the problem as a FormatError
     if is_zip:
         return _zip_container(path)
@@ -220,7 +227,7 @@ def _zip_container(path: str) -> _Container:
     if not chosen:
         raise FormatError(f"the archive holds no {ANNOTATIONS_XML}", path=path)
     sources = [_XmlSource(f"{path}!{name}", name, None, _stem_subset(name)) for name in chosen]
-    return _Container(path, sources, zip_path=os.path.abspath(path))
+    return _Container(path, sources, zip_path=path if is_url(path) else os.path.abspath(path))
 
 
 def detect(path: str) -> bool:
@@ -229,12 +236,14 @@ def detect(path: str) -> bool:
     path = str(path)
     try:
         if is_url(path):
-            return False
+            return _detect_url(path)
         if os.path.isdir(path):
             main = os.path.join(path, ANNOTATIONS_XML)
-            names = [ANNOTATIONS_XML] if os.path.isfile(main) else sorted(
-                name for name in os.listdir(path) if name.lower().endswith(".xml")
-            )[:8]  # Datumaro's <subset>.xml layout; a few files are enough to tell
+            names = (
+                [ANNOTATIONS_XML]
+                if os.path.isfile(main)
+                else sorted(name for name in os.listdir(path) if name.lower().endswith(".xml"))[:8]
+            )  # Datumaro's <subset>.xml layout; a few files are enough to tell
             for name in names:
                 with open(os.path.join(path, name), "rb") as stream:
                     if _root_tag(stream) == "annotations":
@@ -249,6 +258,22 @@ def detect(path: str) -> bool:
     except (OSError, zipfile.BadZipFile, NotImplementedError, ValueError, EOFError):  # all seen from zipfile (fuzz_zip)
         return False
     return False
+
+
+def _detect_url(url: str) -> bool:
+    if url.lower().endswith(".zip"):
+        from tfodkit.archive import open_zip
+
+        try:
+            with open_zip(url) as archive:
+                return ANNOTATIONS_XML in archive.NameToInfo
+        except FormatError:  # not a zip: not ours
+            return False
+    xml = url if url.lower().endswith(".xml") else join_path(url, ANNOTATIONS_XML)
+    if not is_file(xml):
+        return False
+    with open_input(xml) as stream:
+        return _root_tag(stream) == "annotations"
 
 
 # ---------------------------------------------------------------------------------------------- meta
@@ -644,9 +669,7 @@ def _set(element: Any, name: str, value: str, item: Item) -> None:
     try:
         element.set(name, value)
     except ValueError:
-        raise FormatError(
-            f"item {item.id!r}: {name} {value!r} holds characters XML 1.0 cannot represent"
-        ) from None
+        raise FormatError(f"item {item.id!r}: {name} {value!r} holds characters XML 1.0 cannot represent") from None
 
 
 def _shape_element(parent: Any, tag: str, label: str, occluded: Any, item: Item) -> Any:
@@ -723,9 +746,7 @@ def _image_element(item: Item, index: int, label_map: LabelMap, state: _BodyStat
     return image
 
 
-def _write_body(
-    dataset: Dataset, body: IO[bytes], save: Callable[[Item, str], None] | None
-) -> _BodyState:
+def _write_body(dataset: Dataset, body: IO[bytes], save: Callable[[Item, str], None] | None) -> _BodyState:
     state = _BodyState()
     for item in dataset:
         name = item.image.name or item.id
@@ -812,8 +833,6 @@ def write(dataset: Dataset, path: str, *, save_images: bool = False) -> None:
         (['cat'], [[[1.0, 1.0, 4.0, 5.0]]])
     """
     target = str(path)
-    if is_url(target):
-        raise UsageError(f"{target}: CVAT XML is written to a local folder or .zip")
     if target.lower().endswith(".zip"):
         _write_zip(dataset, target, save_images)
     else:
@@ -848,8 +867,10 @@ def _write_folder(dataset: Dataset, target: str, save_images: bool) -> None:
 
 
 def _write_zip(dataset: Dataset, target: str, save_images: bool) -> None:
-    parent = os.path.dirname(os.path.abspath(target))
-    os.makedirs(parent, exist_ok=True)
+    parent = None  # a URL target is built in the temp folder and uploaded
+    if not is_url(target):
+        parent = os.path.dirname(os.path.abspath(target))
+        os.makedirs(parent, exist_ok=True)
     with (
         atomic_file(target) as raw,
         zipfile.ZipFile(raw, "w", allowZip64=True) as archive,
@@ -870,4 +891,3 @@ def _write_zip(dataset: Dataset, target: str, save_images: bool) -> None:
         with archive.open(info, "w", force_zip64=True) as out:
             _write_document(out, body, dataset, state)
     _warn_masks(state)
-

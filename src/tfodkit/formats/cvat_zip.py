@@ -16,6 +16,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from tfodkit.archive import open_member, open_zip, safe_members
 from tfodkit.errors import FormatError, UsageError
@@ -51,20 +52,43 @@ def write(dataset: Dataset, path: str, *, save_images: bool = False, workers: in
     """
     if not str(path).lower().endswith(".zip"):
         raise UsageError(f"{path}: a CVAT TFRecord archive is a .zip file")
-    # Records are staged beside a local target (same disk, cheap to clean up) or in the temp folder for a URL;
-    # atomic_file then puts the zip in place (uploading it for a URL) only when all went well.
+    # The first record file goes straight into its zip member; records of other subsets (while that member is
+    # open) are staged beside a local target (same disk, cheap to clean up) or in the temp folder for a URL, and
+    # added after it. atomic_file puts the zip in place (uploading it for a URL) only when all went well.
     staging_parent = None
     if not is_url(path):
         staging_parent = Path(path).parent
         staging_parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".tfodkit-staging-", dir=staging_parent) as staging:
+    # Embedded JPEG/PNG do not deflate: store them; records of boxes alone deflate ~10:1.
+    compression = zipfile.ZIP_STORED if save_images else zipfile.ZIP_DEFLATED
+    with (
+        tempfile.TemporaryDirectory(prefix=".tfodkit-staging-", dir=staging_parent) as staging,
+        atomic_file(path) as out,
+        zipfile.ZipFile(out, "w", compression=compression, allowZip64=True) as archive,
+    ):
+        first_member = _FirstMember(archive)
         with OutputSet() as outputs:
-            files = tfod.write_records(dataset, staging, outputs, save_images=save_images, workers=workers)
-        # Embedded JPEG/PNG do not deflate: store them; records of boxes alone deflate ~10:1.
-        compression = zipfile.ZIP_STORED if save_images else zipfile.ZIP_DEFLATED
-        with atomic_file(path) as out, zipfile.ZipFile(out, "w", compression=compression, allowZip64=True) as archive:
-            for file in sorted(files, key=lambda file: (file.name == tfod.LABEL_MAP_NAME, file.name)):
+            files = tfod.write_records(
+                dataset, staging, outputs, save_images=save_images, workers=workers, open_stream=first_member.open
+            )
+        for file in sorted(files, key=lambda file: (file.name == tfod.LABEL_MAP_NAME, file.name)):
+            if file.name != first_member.name:
                 _add_member(archive, file)
+
+
+class _FirstMember:
+    """``open_stream`` for ``tfod.write_records``: the first record file asked for is a member of the archive,
+    written in place; the others are staged (a zip has one member open for writing at a time)."""
+
+    def __init__(self, archive: zipfile.ZipFile) -> None:
+        self.archive = archive
+        self.name: str | None = None
+
+    def open(self, record_path: Path) -> IO[bytes] | None:
+        if self.name is not None:
+            return None
+        self.name = record_path.name
+        return self.archive.open(self.name, "w", force_zip64=True)
 
 
 def record_members(members: list[zipfile.ZipInfo], path: str) -> list[zipfile.ZipInfo]:

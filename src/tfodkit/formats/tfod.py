@@ -12,14 +12,16 @@ grouped), ``read("data/*.tfrecord")``. Write: ``write(dataset, "out.tfrecord")``
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import glob
 import os
+import tempfile
 import warnings
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -31,7 +33,8 @@ from tfodkit.labelmap import format_label_map, read_label_map
 from tfodkit.masks import masks_from_numerical, masks_from_png_list, masks_to_numerical, masks_to_png_list
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.parallel import ordered_map
-from tfodkit.records import RecordWriter, read_records, shard_names
+from tfodkit.records import RecordWriter, read_records, shard_names, write_record
+from tfodkit.spool import SpooledBytes
 from tfodkit.storage import OutputSet, is_url
 from tfodkit.tolerance import skip_or_raise
 
@@ -202,10 +205,13 @@ def write_records(
     shard_size: int | None = None,
     numerical_masks: bool = False,
     workers: int = 1,
+    open_stream: Callable[[Path], IO[bytes] | None] | None = None,
 ) -> list[Path]:
     """Write the records and label map of ``dataset`` under temporary names registered in ``outputs``.
 
     Returns the final paths (renamed when ``outputs`` commits). Used by :func:`write` and the CVAT zip writer.
+    ``open_stream(record_path)`` may give an open stream to write a record file to directly (a zip member)
+    instead of a temporary file; it is closed here, and the path is still among those returned.
     """
     if is_url(path):  # staged locally, uploaded when ``outputs`` commits
         path = str(outputs.local_mirror(path))
@@ -215,74 +221,147 @@ def write_records(
         raise UsageError(f"--shard-size must be at least 1 byte, got {shard_size}")
     if shards and shard_size:
         raise UsageError("--shards and --shard-size exclude each other: give one")
-    rolling: dict[Path, list[int]] = {}  # --shard-size: base -> [index of the open shard, bytes written to it]
     target = Path(path)
     single_file = target.suffix in RECORD_SUFFIXES or target.name.endswith(
         tuple(suffix + compressed for suffix in RECORD_SUFFIXES for compressed in COMPRESSED_SUFFIXES)
     )
     folder = target.parent if single_file else target
+    label_map_temp = outputs.temp_path_for(folder / LABEL_MAP_NAME)  # creates the folder, removed on failure
     encode = functools.partial(
         _encode_for_writer, label_map=dataset.label_map, save_images=save_images, numerical_masks=numerical_masks
     )
-    writers: dict[Path, RecordWriter] = {}
-    bases: set[Path] = set()  # one per subset (folder output) or the one file
-
-    def writer_for(record_path: Path) -> RecordWriter:
-        writer = writers.get(record_path)
-        if writer is None:
-            writer = RecordWriter(str(outputs.temp_path_for(record_path)), compression=compression)
-            writer.__enter__()
-            writers[record_path] = writer
-        return writer
-
+    router = _RecordRouter(
+        target if single_file else None, folder, outputs, compression, shards, shard_size, open_stream or _no_stream
+    )
     missing_images = 0
     try:
-        for subset, item_key, example_bytes, had_image in ordered_map(encode, dataset, workers=workers):
-            missing_images += save_images and not had_image
-            base = target if single_file else folder / f"{checked_subset_name(subset)}.tfrecord"
-            bases.add(base)
-            record_path = base
-            if shards:
-                record_path = Path(shard_names(str(base), shards)[_shard_of(item_key, shards)])
-            elif shard_size:
-                state = rolling.setdefault(base, [0, 0])
-                framed_size = len(example_bytes) + 16
-                if state[1] and state[1] + framed_size > shard_size:
-                    writers[_rolling_shard(base, state[0])].close()  # done: keeps open files to one per subset
-                    state[0] += 1
-                    state[1] = 0
-                state[1] += framed_size
-                record_path = _rolling_shard(base, state[0])
-            writer_for(record_path).write(example_bytes)
-        # An empty dataset still gives its (empty) file, and every shard of a set exists, even an empty one.
-        for base in bases or {target if single_file else folder / "default.tfrecord"}:
-            if shard_size:
-                writer_for(_rolling_shard(base, rolling.setdefault(base, [0, 0])[0]))
-                continue
-            for record_path in map(Path, shard_names(str(base), shards)) if shards else [base]:
-                writer_for(record_path)
+        # closing(): on an error the workers stop (and stop writing chunks) before the spool folder is removed.
+        with (
+            _spool_folder(folder, workers) as spool_dir,
+            contextlib.closing(
+                ordered_map(encode, dataset, workers=workers, spool_dir=spool_dir, spool_write=write_record)
+            ) as encoded,
+        ):
+            for subset, item_key, had_image, record in encoded:
+                missing_images += save_images and not had_image
+                router.write(subset, item_key, record)
+        router.close()
     except BaseException as error:
-        for writer in writers.values():
-            writer.__exit__(type(error), error, error.__traceback__)
+        router.abort(error)
         raise
-    for writer in writers.values():
-        writer.__exit__(None, None, None)
-    record_paths = list(writers)
-    if shard_size:  # the shard count is known now: give the shards their final NAME-0000i-of-0000N names
-        record_paths = []
-        for base, (last_index, _) in rolling.items():
-            for index, final_name in enumerate(shard_names(str(base), last_index + 1)):
-                outputs.rename_target(_rolling_shard(base, index), final_name)
-                record_paths.append(Path(final_name))
-    label_map_path = folder / LABEL_MAP_NAME
-    outputs.temp_path_for(label_map_path).write_text(format_label_map(dataset.label_map), encoding="utf-8")
+    label_map_temp.write_text(format_label_map(dataset.label_map), encoding="utf-8")
     if missing_images:
         warnings.warn(
             f"{missing_images} item(s) had no image bytes to embed; their image/encoded is empty",
             TfodWarning,
             stacklevel=2,
         )
-    return [*record_paths, label_map_path]
+    return [*router.final_paths(), folder / LABEL_MAP_NAME]
+
+
+class _RecordRouter:
+    """Sends each record to its file: the one output file, or ``<subset>.tfrecord`` in a folder; then the shard
+    by item key (``shards``) or the rolling shard that has room (``shard_size``)."""
+
+    def __init__(
+        self,
+        single_file: Path | None,
+        folder: Path,
+        outputs: OutputSet,
+        compression: str | None,
+        shards: int | None,
+        shard_size: int | None,
+        open_stream: Callable[[Path], IO[bytes] | None],
+    ) -> None:
+        self.single_file, self.folder, self.outputs, self.compression = single_file, folder, outputs, compression
+        self.shards, self.shard_size, self.open_stream = shards, shard_size, open_stream
+        self.writers: dict[Path, RecordWriter] = {}
+        self.streams: list[IO[bytes]] = []  # given by open_stream; closed after their writers
+        self.bases: set[Path] = set()  # one per subset (folder output) or the one file
+        self.rolling: dict[Path, list[int]] = {}  # shard_size: base -> [index of the open shard, bytes in it]
+
+    def write(self, subset: str, item_key: str, record: bytes | SpooledBytes) -> None:
+        """``record``: Example bytes, or a framed record a worker spooled."""
+        base = self.single_file or self.folder / f"{checked_subset_name(subset)}.tfrecord"
+        self.bases.add(base)
+        record_path = base
+        if self.shards:
+            record_path = Path(shard_names(str(base), self.shards)[_shard_of(item_key, self.shards)])
+        elif self.shard_size:
+            framed_size = record.length if isinstance(record, SpooledBytes) else len(record) + 16
+            record_path = self._rolling_path(base, framed_size)
+        writer = self._writer_for(record_path)
+        if isinstance(record, SpooledBytes):
+            writer.write_framed(record)
+        else:
+            writer.write(record)
+
+    def _rolling_path(self, base: Path, framed_size: int) -> Path:
+        state = self.rolling.setdefault(base, [0, 0])
+        if state[1] and state[1] + framed_size > self.shard_size:  # type: ignore[operator]
+            self.writers[_rolling_shard(base, state[0])].close()  # done: keeps open files to one per subset
+            state[0] += 1
+            state[1] = 0
+        state[1] += framed_size
+        return _rolling_shard(base, state[0])
+
+    def _writer_for(self, record_path: Path) -> RecordWriter:
+        writer = self.writers.get(record_path)
+        if writer is None:
+            stream = self.open_stream(record_path)
+            if stream is None:
+                writer = RecordWriter(str(self.outputs.temp_path_for(record_path)), compression=self.compression)
+            else:
+                self.streams.append(stream)
+                writer = RecordWriter.to_stream(stream, compression=self.compression)
+            self.writers[record_path] = writer
+        return writer
+
+    def close(self) -> None:
+        """Open the files no record went to (an empty dataset still gives its file; every shard of a set
+        exists), then close them all."""
+        for base in self.bases or {self.single_file or self.folder / "default.tfrecord"}:
+            if self.shard_size:
+                self._writer_for(_rolling_shard(base, self.rolling.setdefault(base, [0, 0])[0]))
+                continue
+            for record_path in map(Path, shard_names(str(base), self.shards)) if self.shards else [base]:
+                self._writer_for(record_path)
+        for writer in self.writers.values():
+            writer.close()
+        self._close_streams()
+
+    def abort(self, error: BaseException) -> None:
+        for writer in self.writers.values():
+            writer.abort(error)
+        self._close_streams()
+
+    def _close_streams(self) -> None:
+        for stream in self.streams:
+            stream.close()
+        self.streams.clear()
+
+    def final_paths(self) -> list[Path]:
+        """The record files' final names; rolling shards are renamed NAME-0000i-of-0000N now the count is known."""
+        if not self.shard_size:
+            return list(self.writers)
+        record_paths = []
+        for base, (last_index, _) in self.rolling.items():
+            for index, final_name in enumerate(shard_names(str(base), last_index + 1)):
+                self.outputs.rename_target(_rolling_shard(base, index), final_name)
+                record_paths.append(Path(final_name))
+        return record_paths
+
+
+def _no_stream(record_path: Path) -> None:
+    return None
+
+
+def _spool_folder(folder: Path, workers: int) -> contextlib.AbstractContextManager[str | None]:
+    """With workers, records come back through chunk files in a folder beside the output (see tfodkit.spool):
+    on the output's disk, so the kernel copies them in place."""
+    if workers <= 1:
+        return contextlib.nullcontext()
+    return tempfile.TemporaryDirectory(prefix=".tfodkit-spool-", dir=folder)
 
 
 def _rolling_shard(base: Path, index: int) -> Path:
@@ -292,9 +371,9 @@ def _rolling_shard(base: Path, index: int) -> Path:
 
 def _encode_for_writer(
     item: Item, *, label_map: LabelMap, save_images: bool, numerical_masks: bool
-) -> tuple[str, str, bytes, bool]:
+) -> tuple[str, str, bool, bytes]:
     example_bytes = item_to_example(item, label_map, save_images=save_images, numerical_masks=numerical_masks)
-    return item.subset, item.id, example_bytes, item.image.has_bytes
+    return item.subset, item.id, item.image.has_bytes, example_bytes
 
 
 def _shard_of(item_key: str, shards: int) -> int:

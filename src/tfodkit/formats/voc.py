@@ -13,13 +13,15 @@ pass, about 50 µs per file) and numbered 1..K in sorted order — for the 20 VO
 OD API's ``pascal_label_map.pbtxt``, and the ids do not depend on the order files are read in.
 
 Each XML file is small and parsed whole with a hardened lxml parser (no entities, no network, no DTD);
-the dataset itself is streamed file by file.
+the dataset itself is streamed file by file. The dataset may be a local folder or an fsspec URL
+(``s3://bucket/VOCdevkit``): each XML file is then opened through fsspec when its item is read.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import math
 import os
 import sqlite3
@@ -40,13 +42,14 @@ from tfodkit.formats._files import (
     warn_count,
 )
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects
-from tfodkit.storage import atomic_path
+from tfodkit.storage import UrlPath, as_path, atomic_path, is_dir, is_file, join_path, list_folder, open_binary
 from tfodkit.tolerance import skip_or_raise
 
 YEARS = ("VOC2007", "VOC2012", "merged")
 SETS = ("train", "val", "trainval", "test")
 IMAGES_DIR = "JPEGImages"
 SETS_DIR = os.path.join("ImageSets", "Main")
+Folder = Path | UrlPath  # a dataset folder: local, or an fsspec URL
 LABEL_MAP_NAME = "label_map.pbtxt"
 LABELMAP_TXT = "labelmap.txt"  # Datumaro / CVAT label list: "name:color:parts:actions" per line
 
@@ -75,7 +78,7 @@ def _parse_xml(path: str) -> Any:
     from lxml import etree
 
     try:
-        with open(path, "rb") as stream:
+        with open_binary(path) as stream:
             root = etree.fromstring(stream.read(), _parser())
     except FileNotFoundError:
         raise _MissingAnnotation("annotation file not found", path=path) from None
@@ -142,15 +145,15 @@ def _typed_attribute(name: str, text: str | None) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------- reading
-def _year_folders(root: Path, year: str | None, annotations_dir: str) -> list[Path]:
-    def has_annotations(folder: Path) -> bool:
+def _year_folders(root: Folder, year: str | None, annotations_dir: str) -> list[Folder]:
+    def has_annotations(folder: Folder) -> bool:
         return (folder / annotations_dir).is_dir()
 
     if year is None:
         if has_annotations(root):
             return [root]
-        children = sorted(root.iterdir()) if root.is_dir() else []
-        found = [child for child in children if child.is_dir() and has_annotations(child)]
+        children = _subfolders(root) if root.is_dir() else []
+        found = [child for child in children if has_annotations(child)]
         if not found:
             raise FormatError(
                 f"no {annotations_dir}/ folder here or in a year folder (VOC2007, VOC2012…)", path=str(root)
@@ -168,8 +171,13 @@ def _year_folders(root: Path, year: str | None, annotations_dir: str) -> list[Pa
     raise FormatError(f"no year folder {year!r} with {annotations_dir}/", path=str(root))
 
 
-def _read_list(path: Path, *, first_token: bool) -> Iterator[str]:
-    with open(path, encoding="utf-8") as stream:
+def _subfolders(folder: Folder) -> list[Folder]:
+    """The folders in ``folder``, by name (one listing: no question per entry to a remote store)."""
+    return [folder / name for name in sorted(name for name, is_folder in list_folder(str(folder)) if is_folder)]
+
+
+def _read_list(path: Folder, *, first_token: bool) -> Iterator[str]:
+    with io.TextIOWrapper(open_binary(str(path)), encoding="utf-8") as stream:
         for line in stream:
             line = line.strip()
             if line and not line.startswith("#"):
@@ -177,7 +185,7 @@ def _read_list(path: Path, *, first_token: bool) -> Iterator[str]:
                 yield line.split()[0] if first_token else line
 
 
-def _set_list(folder: Path, image_set: str) -> tuple[Path, bool]:
+def _set_list(folder: Folder, image_set: str) -> tuple[Folder, bool]:
     """The file listing ``image_set``'s ids, and whether ids are its lines' first tokens."""
     sets_dir = folder / SETS_DIR
     listing = sets_dir / f"{image_set}.txt"
@@ -193,22 +201,22 @@ def _set_list(folder: Path, image_set: str) -> tuple[Path, bool]:
 _CLASS_LIST_ENDINGS = tuple(f"_{name}" for name in SETS)  # aeroplane_train.txt: a class list, not a subset
 
 
-def _subset_names(folder: Path) -> list[str]:
+def _subset_names(folder: Folder) -> list[str]:
     """The subset lists of ImageSets/Main (class lists skipped), trainval last: it is train + val, so it only
     names the subset of ids in neither."""
     sets_dir = folder / SETS_DIR
     if not sets_dir.is_dir():
         return []
     names = sorted(
-        entry.name[:-4]
-        for entry in os.scandir(sets_dir)
-        if entry.name.endswith(".txt") and entry.is_file() and not entry.name[:-4].endswith(_CLASS_LIST_ENDINGS)
+        name[:-4]
+        for name, is_folder in list_folder(str(sets_dir))
+        if name.endswith(".txt") and not is_folder and not name[:-4].endswith(_CLASS_LIST_ENDINGS)
     )
     names.sort(key=lambda name: name == "trainval")
     return names
 
 
-def _xml_files(annotations: Path) -> Iterator[tuple[int, str, str]]:
+def _xml_files(annotations: Folder) -> Iterator[tuple[int, str, str]]:
     """(folder rank, file name, item id) of every XML under ``annotations``, folders numbered in the order
     ``os.walk`` with sorted sub-folders visits them; files unsorted (scandir streams, a listing is not held)."""
     pending = [(str(annotations), "")]
@@ -216,19 +224,19 @@ def _xml_files(annotations: Path) -> Iterator[tuple[int, str, str]]:
     while pending:
         directory, relative = pending.pop(0)
         subfolders = []
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                if entry.is_dir():
-                    if not entry.is_symlink():  # as os.walk: a linked folder is not entered
-                        subfolders.append(entry.name)
-                elif entry.name.endswith(".xml"):
-                    yield rank, entry.name, relative + entry.name[:-4]
+        for name, is_folder in list_folder(directory, follow_links=False):  # as os.walk: links are not entered
+            if is_folder:
+                subfolders.append(name)
+            elif name.endswith(".xml"):
+                yield rank, name, relative + name[:-4]
         rank += 1
         # Depth first, as os.walk: this folder's sub-folders come next, in name order.
-        pending[:0] = [(os.path.join(directory, name), f"{relative}{name}/") for name in sorted(subfolders)]
+        pending[:0] = [(join_path(directory, name), f"{relative}{name}/") for name in sorted(subfolders)]
 
 
-def _listing(folders: list[Path], image_set: str | None, annotations_dir: str) -> Iterator[tuple[Path, str, str]]:
+def _listing(
+    folders: list[Folder], image_set: str | None, annotations_dir: str
+) -> Iterator[tuple[Folder, str, str]]:
     """(year folder, item id, subset) of every item. With ``image_set``: its list, in order. Without: every XML
     (in os.walk order, names sorted) with its subset from the ImageSets lists, then listed ids without an XML
     (images without objects: Datumaro writes no XML for those). The ids are sorted and matched in a temporary
@@ -265,7 +273,7 @@ def _listing(folders: list[Path], image_set: str | None, annotations_dir: str) -
             )
 
 
-def _labels_from_folder(folder: Path) -> LabelMap | None:
+def _labels_from_folder(folder: Folder) -> LabelMap | None:
     pbtxt = folder / LABEL_MAP_NAME
     if pbtxt.is_file():
         from tfodkit.labelmap import read_label_map
@@ -284,11 +292,11 @@ def _labels_from_folder(folder: Path) -> LabelMap | None:
     return None
 
 
-def _scan_names(sources: Iterator[tuple[Path, str, str]], annotations_dir: str) -> list[str]:
+def _scan_names(sources: Iterator[tuple[Folder, str, str]], annotations_dir: str) -> list[str]:
     names: set[str] = set()
     for folder, item_id, _subset in sources:
         path = str(folder / annotations_dir / f"{item_id}.xml")
-        if not os.path.isfile(path):
+        if not is_file(path):
             continue
         try:
             root = _parse_xml(path)
@@ -310,7 +318,8 @@ def read(
     ignore_difficult: bool = False,
     label_map: str | LabelMap | None = None,
 ) -> Dataset:
-    """Read a Pascal VOC dataset (a ``VOCdevkit`` root or one year folder) as a streaming :class:`Dataset`.
+    """Read a Pascal VOC dataset (a ``VOCdevkit`` root or one year folder, a local path or an fsspec URL such as
+    ``s3://bucket/VOCdevkit``) as a streaming :class:`Dataset`.
 
     ``year``: ``VOC2007``, ``VOC2012`` or ``merged`` (both), or None for the folder itself / every year folder
     in it. ``set``: ``train``, ``val``, ``trainval`` or ``test`` from ``ImageSets/Main/<set>.txt`` (items get
@@ -326,7 +335,7 @@ def read(
     image_set = set
     if image_set is not None and "/" in image_set:
         raise UsageError(f"--set must be a set name such as {', '.join(SETS)}, got {image_set!r}")
-    root = Path(path)
+    root = as_path(path)
     folders = _year_folders(root, year, annotations_dir)
 
     listing = functools.partial(_listing, folders, image_set, annotations_dir)
@@ -346,19 +355,19 @@ def read(
 
 
 def _iterate(
-    listing: Callable[[], Iterator[tuple[Path, str, str]]],
+    listing: Callable[[], Iterator[tuple[Folder, str, str]]],
     annotations_dir: str,
     labels: LabelMap,
     strict: bool,
     ignore_difficult: bool,
 ) -> Iterator[Item]:
     missing_images = 0
-    folders: dict[Path, tuple[str, str]] = {}  # year folder -> (annotations dir, images dir) as strings
+    folders: dict[Folder, tuple[str, str]] = {}  # year folder -> (annotations dir, images dir) as strings
     for folder, item_id, subset in listing():
         paths = folders.get(folder)
         if paths is None:
             paths = folders[folder] = (str(folder / annotations_dir), str(folder / IMAGES_DIR))
-        xml_path = os.path.join(paths[0], f"{item_id}.xml")
+        xml_path = join_path(paths[0], f"{item_id}.xml")
         try:
             item = parse_annotation(
                 xml_path,
@@ -468,12 +477,13 @@ def _image_only_item(xml_path: str, images_dir: str, item_id: str, subset: str) 
     """An item listed in an image set whose XML is missing: its image, no objects (else an error)."""
     from tfodkit.imagesize import read_header
 
-    directory, stem = os.path.split(os.path.join(images_dir, item_id))
-    names = os.listdir(directory) if os.path.isdir(directory) else []
+    sub_folder, _, stem = item_id.rpartition("/")
+    directory = join_path(images_dir, sub_folder) if sub_folder else images_dir
+    names = [name for name, _ in list_folder(directory)] if is_dir(directory) else []
     found = sorted(name for name in names if os.path.splitext(name)[0] == stem)
     if not found:
         raise FormatError("annotation file not found, and no image for this id either", path=xml_path)
-    image_path = os.path.join(directory, found[0])
+    image_path = join_path(directory, found[0])
     width, height = read_header(image_path).size
     name = f"{item_id}{os.path.splitext(found[0])[1]}"
     image = ImageRef(name, path=image_path, width=width, height=height)
@@ -482,36 +492,37 @@ def _image_only_item(xml_path: str, images_dir: str, item_id: str, subset: str) 
 
 def _find_image(images_dir: str, filename: str, item_id: str) -> str | None:
     try:  # a <filename> of "../../x" or "/etc/x" must not open a file outside the dataset
-        candidate = os.path.join(images_dir, checked_relative_name(filename, "<filename>"))
+        candidate = join_path(images_dir, checked_relative_name(filename, "<filename>"))
     except FormatError:
         candidate = ""
-    if candidate and os.path.isfile(candidate):
+    if candidate and is_file(candidate):
         return candidate
     # Exports that name the image differently from <filename> (or leave it out) still pair by id.
     extension = os.path.splitext(filename)[1] or ".jpg"
-    candidate = os.path.join(images_dir, item_id + extension)
-    return candidate if os.path.isfile(candidate) else None
+    candidate = join_path(images_dir, item_id + extension)
+    return candidate if is_file(candidate) else None
 
 
 def detect(path: str) -> bool:
-    """True for a VOC year folder (``Annotations/`` with XML files) or a ``VOCdevkit`` root holding one."""
-    root = Path(path)
-    if not root.is_dir():
+    """True for a VOC year folder (``Annotations/`` with XML files) or a ``VOCdevkit`` root holding one (a local
+    path or a URL)."""
+    root = as_path(path)
+    try:
+        if not root.is_dir():
+            return False
+    except (OSError, ValueError):  # a URL whose store refuses the question (a bad bucket name…)
         return False
 
-    def is_year_folder(folder: Path) -> bool:
+    def is_year_folder(folder: Folder) -> bool:
         annotations = folder / "Annotations"
         if not annotations.is_dir():
             return False
-        with os.scandir(annotations) as entries:
-            if any(entry.name.endswith(".xml") or entry.is_dir() for entry in entries):
-                return True
+        if any(name.endswith(".xml") or is_folder for name, is_folder in list_folder(str(annotations))):
+            return True
         return (folder / SETS_DIR).is_dir()
 
-    if is_year_folder(root):
-        return True
     try:
-        return any(is_year_folder(child) for child in root.iterdir() if child.is_dir())
+        return is_year_folder(root) or any(is_year_folder(child) for child in _subfolders(root))
     except OSError:
         return False
 
@@ -601,7 +612,7 @@ def _depth(image: ImageRef) -> int:
     try:
         if image.data is not None:
             return read_header(image.data).channels
-        if image.path is not None and os.path.isfile(image.path):
+        if image.path is not None and is_file(image.path):
             return read_header(image.path).channels
     except FormatError:
         pass

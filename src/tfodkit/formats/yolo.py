@@ -12,6 +12,8 @@
 A label line is ``class cx cy w h``, normalized by the image size (Ultralytics segment lines,
 ``class x1 y1 x2 y2 …``, are read as a polygon and its box). Class ``k`` is the label-map id ``k + 1``; the
 writer numbers classes 0.. in label-map order. Image sizes come from the image headers (no pixel decoding).
+The dataset may be a local folder or an fsspec URL (``s3://bucket/yolo``): lists, labels and image headers
+are then read through fsspec one file at a time (a header read fetches only its first bytes).
 Crowd regions (``is_crowd``) are not written — YOLO has no ignore regions, and training on them would
 teach crowds as objects (Datumaro skips them too); the count is reported.
 """
@@ -37,7 +39,7 @@ from tfodkit.formats._files import (
     warn_count,
 )
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects
-from tfodkit.storage import atomic_path
+from tfodkit.storage import UrlPath, as_path, atomic_path, list_folder
 from tfodkit.tolerance import skip_or_raise
 
 LAYOUTS = ("auto", "darknet", "ultralytics")
@@ -50,6 +52,7 @@ ULTRALYTICS_NOT_SPLITS = frozenset(
     {"path", "names", "nc", "download", "kpt_shape", "flip_idx", "channels", "yaml_file", "roboflow", "license"}
 )
 DEFAULT_SUBSET = "train"  # where items without a subset go (Datumaro does the same)
+Location = Path | UrlPath  # a local path, or an fsspec URL
 
 
 # ---------------------------------------------------------------------------------------------- sources
@@ -57,11 +60,11 @@ DEFAULT_SUBSET = "train"  # where items without a subset go (Datumaro does the s
 class _Entry:
     subset: str
     item_id: str
-    image_path: Path
-    label_path: Path
+    image_path: Location
+    label_path: Location
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Location) -> str:
     """A UTF-8 text file of the dataset. Not UTF-8, a folder, no permission or a NUL in the name is a
     :class:`FormatError` naming it (found by fuzz/fuzz_yolo.py); a missing file raises FileNotFoundError."""
     try:
@@ -81,7 +84,7 @@ def _data_prefix_stripped(text: str) -> str:
     return path[len("data/") :] if path.startswith("data/") else path
 
 
-def _resolve_darknet(root: Path, text: str) -> Path:
+def _resolve_darknet(root: Location, text: str) -> Location:
     """A path from obj.data or a list, as darknet's working folder sees it (the dataset is its ``data/``)."""
     raw = text.strip()
     if os.path.isabs(raw):
@@ -92,7 +95,7 @@ def _resolve_darknet(root: Path, text: str) -> Path:
     return root / _data_prefix_stripped(raw)
 
 
-def _read_names(path: Path) -> list[str]:
+def _read_names(path: Location) -> list[str]:
     try:
         lines = _read_text(path).splitlines()
     except FileNotFoundError:
@@ -100,7 +103,7 @@ def _read_names(path: Path) -> list[str]:
     return [line.strip() for line in lines if line.strip()]
 
 
-def _parse_obj_data(path: Path) -> dict[str, str]:
+def _parse_obj_data(path: Location) -> dict[str, str]:
     config: dict[str, str] = {}
     for number, line in enumerate(_read_text(path).splitlines(), start=1):
         line = line.strip()
@@ -113,16 +116,16 @@ def _parse_obj_data(path: Path) -> dict[str, str]:
     return config
 
 
-def _darknet_id(root: Path, image_path: Path) -> str:
+def _darknet_id(root: Location, image_path: Location) -> str:
     # "data/obj_train_data/a/1.jpg" -> "a/1": the path inside the subset folder, as Datumaro names items.
     try:
-        parts = image_path.relative_to(root).with_suffix("").parts
-    except ValueError:
+        parts = image_path.relative_to(root).with_suffix("").parts  # type: ignore[arg-type]
+    except (ValueError, TypeError):  # TypeError: a local absolute path listed in a remote dataset
         return image_path.stem
     return "/".join(parts[1:] if len(parts) > 1 else parts)
 
 
-def _label_beside_or_in_labels(image_path: Path) -> Path:
+def _label_beside_or_in_labels(image_path: Location) -> Location:
     beside = image_path.with_suffix(".txt")
     if beside.is_file():
         return beside
@@ -130,17 +133,19 @@ def _label_beside_or_in_labels(image_path: Path) -> Path:
     return swapped if swapped is not None and swapped.is_file() else beside
 
 
-def _swap_images_for_labels(image_path: Path) -> Path | None:
+def _swap_images_for_labels(image_path: Location) -> Location | None:
     """Ultralytics' rule: the last ``images`` folder of the path becomes ``labels``, the extension ``.txt``."""
-    parts = list(image_path.parts)
+    parts = image_path.parts
     for index in range(len(parts) - 2, -1, -1):
         if parts[index] == "images":
-            parts[index] = "labels"
-            return Path(*parts).with_suffix(".txt")
+            above = image_path  # the folder holding that "images" (walked up to: a URL keeps its scheme)
+            for _ in range(len(parts) - index):
+                above = above.parent
+            return (above / "labels" / "/".join(parts[index + 1 :])).with_suffix(".txt")
     return None
 
 
-def _darknet_sources(root: Path, config_path: Path) -> tuple[list[str], list[_Entry]]:
+def _darknet_sources(root: Location, config_path: Location) -> tuple[list[str], list[_Entry]]:
     config = _parse_obj_data(config_path)
     names_path = _resolve_darknet(root, config["names"]) if "names" in config else root / "obj.names"
     names = _read_names(names_path)
@@ -168,7 +173,7 @@ def _darknet_sources(root: Path, config_path: Path) -> tuple[list[str], list[_En
     return names, entries
 
 
-def _ultralytics_names(raw: Any, path: Path) -> list[str]:
+def _ultralytics_names(raw: Any, path: Location) -> list[str]:
     values = raw if isinstance(raw, list) else list(raw.values()) if isinstance(raw, dict) else []
     if not all(isinstance(value, (str, int, float)) for value in values):  # str() of nested YAML aliases is a bomb
         raise FormatError("names must be class names (strings), not lists or mappings", path=str(path))
@@ -185,17 +190,22 @@ def _ultralytics_names(raw: Any, path: Path) -> list[str]:
     raise FormatError("names must be a list or a {number: name} mapping", path=str(path))
 
 
-def _images_under(folder: Path) -> list[Path]:
-    found = []
-    for directory, folders, files in os.walk(folder):
-        folders.sort()
-        found.extend(Path(directory) / name for name in sorted(files) if Path(name).suffix.lower() in IMAGE_EXTENSIONS)
+def _images_under(folder: Location) -> list[Location]:
+    """The images in ``folder`` and its sub-folders, in ``os.walk`` order with names sorted (links to folders are
+    not entered)."""
+    files: list[str] = []
+    subfolders: list[str] = []
+    for name, is_folder in list_folder(str(folder), follow_links=False):
+        (subfolders if is_folder else files).append(name)
+    found = [folder / name for name in sorted(files) if os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS]
+    for name in sorted(subfolders):
+        found.extend(_images_under(folder / name))
     return found
 
 
-def _ultralytics_id(image_path: Path, split_folder: Path | None) -> str:
+def _ultralytics_id(image_path: Location, split_folder: Location | None) -> str:
     if split_folder is not None:
-        return image_path.relative_to(split_folder).with_suffix("").as_posix()
+        return image_path.relative_to(split_folder).with_suffix("").as_posix()  # type: ignore[arg-type]
     parts = image_path.with_suffix("").parts
     if "images" in parts:
         index = len(parts) - 1 - parts[::-1].index("images")
@@ -204,7 +214,7 @@ def _ultralytics_id(image_path: Path, split_folder: Path | None) -> str:
     return image_path.stem
 
 
-def _ultralytics_sources(config_path: Path) -> tuple[list[str], list[_Entry]]:
+def _ultralytics_sources(config_path: Location) -> tuple[list[str], list[_Entry]]:
     import yaml
 
     try:
@@ -253,7 +263,7 @@ def _ultralytics_sources(config_path: Path) -> tuple[list[str], list[_Entry]]:
     return names, entries
 
 
-def _find_config(path: Path, layout: str) -> tuple[str, Path]:
+def _find_config(path: Location, layout: str) -> tuple[str, Location]:
     if path.is_file():
         if path.suffix in (".yaml", ".yml"):
             return "ultralytics", path
@@ -277,7 +287,8 @@ def _find_config(path: Path, layout: str) -> tuple[str, Path]:
 def read(path: str, *, layout: str = "auto") -> Dataset:
     """Read a YOLO dataset (darknet or Ultralytics layout) as a streaming :class:`Dataset`.
 
-    ``path`` is the dataset folder (or its ``data.yaml`` / ``obj.data``); ``layout`` is ``auto``, ``darknet``
+    ``path`` is the dataset folder (or its ``data.yaml`` / ``obj.data``), a local path or an fsspec URL
+    (``s3://bucket/yolo``); ``layout`` is ``auto``, ``darknet``
     or ``ultralytics``. Subsets are the list names (``train``, ``valid``, ``val``, ``test``).
 
     Example:
@@ -287,7 +298,7 @@ def read(path: str, *, layout: str = "auto") -> Dataset:
     """
     if layout not in LAYOUTS:
         raise UsageError(f"--layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
-    root = Path(path)
+    root = as_path(path)
     found_layout, config_path = _find_config(root, layout)
     if found_layout == "darknet":
         names, entries = _darknet_sources(config_path.parent, config_path)
@@ -310,7 +321,7 @@ def _iterate(entries: list[_Entry], class_count: int) -> Iterator[Item]:
             if not entry.image_path.is_file():
                 raise FormatError("image listed but not found (YOLO boxes need the image size)",
                                   path=str(entry.image_path))
-            width, height = read_header(entry.image_path).size
+            width, height = read_header(str(entry.image_path)).size
             objects = parse_label_file(entry.label_path, width, height, class_count)
         except TfodError as error:  # one bad image or label file: --on-error skip counts it and goes on
             skip_or_raise(error)
@@ -320,7 +331,7 @@ def _iterate(entries: list[_Entry], class_count: int) -> Iterator[Item]:
         yield Item(entry.item_id, image, objects, subset=entry.subset)
 
 
-def parse_label_file(path: Path, width: int, height: int, class_count: int) -> Objects:
+def parse_label_file(path: Location, width: int, height: int, class_count: int) -> Objects:
     """The objects of one YOLO label file (absolute pixel boxes); a missing file is an image without objects.
 
     Raises :class:`FormatError` with the file and line number for a malformed line or an unknown class.
@@ -369,18 +380,25 @@ def parse_label_file(path: Path, width: int, height: int, class_count: int) -> O
 
 
 def detect(path: str) -> bool:
-    """True for a folder with ``obj.data`` or a ``data.yaml`` holding ``names`` (or such a file itself)."""
-    target = Path(path)
-    if target.is_file():
-        return target.name == "obj.data" or (target.suffix in (".yaml", ".yml") and _yaml_has_names(target))
-    if not target.is_dir():
+    """True for a folder with ``obj.data`` or a ``data.yaml`` holding ``names`` (or such a file itself); local
+    or a URL."""
+    target = as_path(path)
+    try:
+        if target.is_file():
+            return target.name == "obj.data" or (target.suffix in (".yaml", ".yml") and _yaml_has_names(target))
+        if not target.is_dir():
+            return False
+        if (target / "obj.data").is_file():
+            return True
+        candidates = sorted(target.glob("*.yaml")) + sorted(target.glob("*.yml"))  # type: ignore[type-var]
+    except (OSError, ValueError):
+        if not isinstance(target, UrlPath):  # local errors stay errors; a store refusing the question is "not YOLO"
+            raise
         return False
-    if (target / "obj.data").is_file():
-        return True
-    return any(_yaml_has_names(candidate) for candidate in sorted(target.glob("*.yaml")) + sorted(target.glob("*.yml")))
+    return any(_yaml_has_names(candidate) for candidate in candidates)
 
 
-def _yaml_has_names(path: Path) -> bool:
+def _yaml_has_names(path: Location) -> bool:
     import yaml
 
     try:
