@@ -30,7 +30,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
 import ijson
 import numpy as np
@@ -163,6 +163,7 @@ def _annotation_index(json_path: Location) -> sqlite3.Connection:
     database = sqlite3.connect("")  # "": a private temporary file, removed on close
     try:
         database.execute("PRAGMA journal_mode = OFF")
+        database.execute("PRAGMA cache_size = -256")  # KiB: a bounded page cache, whatever the size
         database.execute("CREATE TABLE annotations (image_id, data BLOB)")
         found = 0
         for annotation in _stream_items(json_path, "annotations.item"):
@@ -616,9 +617,12 @@ def _segmentation(
     return [], None
 
 
-def _copy_text(source: Path, out: IO[str]) -> None:
-    with open(source, encoding="utf-8") as stream:
-        shutil.copyfileobj(stream, out, 1 << 20)
+def _copy_text(source: Path, out: TextIO) -> None:
+    # As bytes (both sides are UTF-8), in 256 KiB pieces: a text copy would hold a 1M-character str and its
+    # encoding at once, the peak of the whole write.
+    out.flush()
+    with open(source, "rb") as stream:
+        shutil.copyfileobj(stream, out.buffer, 256 << 10)
 
 
 def write(dataset: Dataset, path: str, *, save_images: bool = True) -> None:

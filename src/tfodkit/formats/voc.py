@@ -249,6 +249,7 @@ def _listing(
             continue
         with contextlib.closing(sqlite3.connect("")) as database:  # "": a private temporary file, removed on close
             database.execute("PRAGMA journal_mode = OFF")
+            database.execute("PRAGMA cache_size = -256")  # KiB: a bounded page cache, whatever the size
             database.execute("CREATE TABLE listed (id TEXT PRIMARY KEY, subset TEXT)")
             for name in _subset_names(folder):  # the first list naming an id gives its subset
                 ids = _read_list(folder / SETS_DIR / f"{name}.txt", first_token=False)
