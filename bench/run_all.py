@@ -11,6 +11,8 @@ that saves none, the lines of its output that state a ratio against a target are
 
     python bench/run_all.py [--only P1,P4] [--quick] [--readme README.md]
 
+With ``--only``, the figures not run keep their rows from the last run that saved them.
+
 | id | figure | script | environment |
 |---|---|---|---|
 | P1 | read 20,000 records vs TensorFlow and the `tfrecord` package | bench_read.py | .venv |
@@ -132,6 +134,14 @@ def update_readme(readme: Path, text: str) -> None:
     readme.write_text(content[: start + len(START)] + "\n" + text + "\n" + content[end:], encoding="utf-8")
 
 
+def saved_row(result_id: str, title: str) -> tuple[str, str, str, str, str]:
+    """The summary row of a figure a script saved (``bench/results.py``)."""
+    saved = load(result_id)
+    assert saved is not None
+    met = {True: "✓", False: "✗", None: ""}[saved.get("met")]
+    return result_id, saved.get("title") or title, saved["result"], saved.get("target", ""), met
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="comma-separated ids (P1,P4,…): run only the scripts giving them")
@@ -146,7 +156,8 @@ def main() -> None:
     rows: list[tuple[str, str, str, str, str]] = []
     sections: list[str] = []
     for bench in BENCHES:
-        if wanted and not wanted & set(bench.ids):
+        if wanted and not wanted & set(bench.ids):  # not run now: its row from the last run, when there is one
+            rows.extend(saved_row(result_id, title) for result_id, title in bench.ids.items() if load(result_id))
             continue
         if not (BENCH / bench.script).exists():
             for result_id, title in bench.ids.items():
@@ -160,10 +171,8 @@ def main() -> None:
             f"### {', '.join(bench.ids)}: {bench.script} ({bench.venv}, {seconds:.0f} s){status}\n\n{output.strip()}\n"
         )
         for result_id, title in bench.ids.items():
-            saved = load(result_id)
-            if saved is not None:
-                met = {True: "✓", False: "✗", None: ""}[saved.get("met")]
-                rows.append((result_id, saved.get("title") or title, saved["result"], saved.get("target", ""), met))
+            if load(result_id) is not None:
+                rows.append(saved_row(result_id, title))
             else:
                 found = headline(output, bench.headline_markers) or f"see {bench.script} below"
                 rows.append((result_id, title, found, "", ""))

@@ -22,10 +22,10 @@ from tfodkit.spool import SpooledBytes
 
 @pytest.fixture
 def many(tmp_path: Path, label_map: LabelMap) -> Dataset:
-    """40 items (three chunks of 16 for the workers), subsets train/val interleaved."""
+    """70 items (three chunks of 32 for the workers), subsets train/val interleaved."""
     images = tmp_path / "images"
     images.mkdir()
-    return Dataset(make_items(images, 40), label_map, name="many")
+    return Dataset(make_items(images, 70), label_map, name="many")
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -47,7 +47,7 @@ def test_zip_export_is_the_same_with_two_workers_and_keeps_member_order(tmp_path
     with zipfile.ZipFile(tmp_path / "w2.zip") as archive:
         assert archive.namelist() == ["train.tfrecord", "val.tfrecord", "label_map.pbtxt"]
         assert archive.testzip() is None  # every member's CRC-32 checks
-        assert len(list(read_records(io.BytesIO(archive.read("val.tfrecord"))))) == 20
+        assert len(list(read_records(io.BytesIO(archive.read("val.tfrecord"))))) == 35
     assert sorted(os.listdir(tmp_path)) == ["images", "w1.zip", "w2.zip"]  # no staging left
 
 
@@ -69,14 +69,14 @@ def _failing(items: list[Item], after: int) -> Iterator[Item]:
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_failed_zip_export_leaves_nothing(tmp_path: Path, many: Dataset, workers: int) -> None:
-    broken = Dataset(lambda: _failing(list(many), 35), many.label_map)
+    broken = Dataset(lambda: _failing(list(many), 60), many.label_map)
     with pytest.raises(RuntimeError, match="disk on fire"):
         cvat_zip.write(broken, str(tmp_path / "out.zip"), save_images=True, workers=workers)
     assert os.listdir(tmp_path) == ["images"]
 
 
 def test_a_failed_folder_write_with_workers_leaves_no_spool(tmp_path: Path, many: Dataset) -> None:
-    broken = Dataset(lambda: _failing(list(many), 35), many.label_map)
+    broken = Dataset(lambda: _failing(list(many), 60), many.label_map)
     with pytest.raises(RuntimeError, match="disk on fire"):
         tfod.write(broken, str(tmp_path / "out"), workers=2)
     assert os.listdir(tmp_path) == ["images"]

@@ -45,7 +45,7 @@ def ordered_map(
     values: Iterable[Input],
     *,
     workers: int = 1,
-    chunk_size: int = 16,
+    chunk_size: int = 32,
     spool_dir: str | None = None,
     spool_write: spool.SpoolWrite = spool.write_bytes,
 ) -> Iterator[Output]:
