@@ -84,6 +84,24 @@ class UsageError(TfodError):
     """The request itself is wrong: unknown format, missing option, conflicting arguments."""
 
 
+class LossError(TfodError):
+    """``strict`` was asked for and the output would not hold something the input had (see :mod:`tfodkit.losses`).
+
+    ``kind`` is the loss kind (``polygon_not_exported``…), as in ``--json``'s ``losses``.
+    """
+
+    def __init__(self, message: str, *, kind: str = "", **place: object) -> None:
+        self.kind = kind
+        super().__init__(message, **place)  # type: ignore[arg-type]
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (_rebuild_loss_error, (self.message, self.kind))
+
+
+def _rebuild_loss_error(message: str, kind: str) -> LossError:
+    return LossError(message, kind=kind)
+
+
 class TfodWarning(UserWarning):
     """Something was skipped or guessed, and the run went on (shapes a format cannot hold, missing images).
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tfodkit import losses as loss_accounting
 from tfodkit import tolerance
 from tfodkit.errors import TfodError, UsageError
 from tfodkit.formats import FormatInfo, detect_format, get_format
@@ -47,6 +48,12 @@ class ConvertReport:
     unmatched_labels: Counter[str] = field(default_factory=Counter)  # objects dropped by target_labels, per label
     skipped: int = 0  # items skipped as unreadable (on_error="skip"; see tfodkit.tolerance)
     skipped_examples: list[str] = field(default_factory=list)  # the first few of their errors, in full
+    losses: Counter[str] = field(default_factory=Counter)  # what the output does not hold, per kind
+    loss_messages: dict[str, str] = field(default_factory=dict)  # kind -> what a user reads after the count
+
+    def loss_lines(self) -> list[str]:
+        """One line per loss kind, the largest first: ``"4 polygons not exported; …"``."""
+        return [f"{count} {self.loss_messages.get(kind, kind)}" for kind, count in self.losses.most_common()]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +67,7 @@ class ConvertReport:
             "unmatched_labels": dict(self.unmatched_labels),
             "skipped": self.skipped,
             "skipped_examples": list(self.skipped_examples),
+            "losses": dict(self.losses),
             "seconds": round(self.seconds, 3),
         }
 
@@ -116,6 +124,7 @@ def convert(
     workers: int = 1,
     progress: ProgressCallback | None = None,
     on_error: str = "stop",
+    strict: bool = False,
 ) -> ConvertReport:
     """Convert a dataset from one format to another, streaming, and report what was converted.
 
@@ -133,7 +142,10 @@ def convert(
         raise UsageError(f"on_error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
     started = time.perf_counter()
     source_format = from_format or detect_format(source)
-    with skipping_bad_items() if on_error == "skip" else contextlib.nullcontext() as skipped:
+    with (
+        skipping_bad_items() if on_error == "skip" else contextlib.nullcontext() as skipped,
+        loss_accounting.counting_losses(strict=strict) as losses,
+    ):
         dataset = read_dataset(source, source_format, **dict(read_options or {}))
         report = ConvertReport(source_format, to_format)
         if target_labels is not None:
@@ -145,6 +157,8 @@ def convert(
             length=dataset.length,
         )
         write_dataset(counted, target, to_format, workers=workers, **dict(write_options or {}))
+    report.losses = Counter(losses.counts)
+    report.loss_messages = dict(losses.messages)
     if skipped is not None:
         report.skipped = skipped.count
         report.skipped_examples = list(skipped.examples)
@@ -221,6 +235,9 @@ def _counting(
     skipped = tolerance.current()
     if skipped is not None:
         skipped.clear()
+    losses = loss_accounting.current()
+    if losses is not None:
+        losses.clear()
     report.items = report.objects = 0
     report.items_per_subset.clear()
     report.objects_per_label.clear()

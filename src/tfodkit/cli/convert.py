@@ -128,6 +128,12 @@ def _format_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="A bad item (a record, an annotation file or entry): stop with its error, writing nothing, "
             "or skip it, count it and go on. Damaged TFRecord framing always stops (see tfod repair).",
         ),
+        click.option(
+            "--strict",
+            is_flag=True,
+            default=False,
+            help="Fail (exit 2, nothing written) when the output cannot hold something the input has.",
+        ),
         click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary."),
     ]
@@ -165,6 +171,7 @@ def _print_report(report: ConvertReport, target: str, as_json: bool, quiet: bool
         return
     subsets = ", ".join(f"{name} {count}" for name, count in sorted(report.items_per_subset.items())) or "none"
     skipped = f", {report.skipped} bad items skipped" if report.skipped else ""
+    skipped += f", {sum(report.losses.values())} losses (above)" if report.losses else ""
     click.echo(
         f"{report.source_format} -> {report.target_format}: {report.items} images, {report.objects} objects, "
         f"{report.labels} labels (subsets: {subsets}){skipped} in {report.seconds:.2f} s -> {target}"
@@ -179,6 +186,7 @@ def run_conversion(source: str, target: str, from_format: str | None, to_format:
     quiet = options.pop("quiet", False)
     workers = options.pop("workers", 1)
     on_error = options.pop("on_error", "stop") or "stop"
+    strict = bool(options.pop("strict", False))
     runner = options.pop("runner", "local") or "local"
     beam_options = list(options.pop("beam_options", ()) or ())
     if beam_options and runner != "beam":
@@ -210,11 +218,14 @@ def run_conversion(source: str, target: str, from_format: str | None, to_format:
             _progress_bar(not quiet and not as_json, f"{from_format or 'input'} -> {to_format}") as progress,
             _repair_hint(on_error),
         ):
-            report = convert(source, target, **conversion, progress=progress, on_error=on_error)
+            report = convert(source, target, **conversion, progress=progress, on_error=on_error, strict=strict)
     if report.unmatched_labels:
         dropped = ", ".join(f"{name!r} ({count} objects)" for name, count in report.unmatched_labels.most_common())
         click.echo(f"tfod: warning: labels not in --target-labels, objects dropped: {dropped}", err=True)
     _warn_skipped(report)
+    if not quiet or as_json:
+        for line in report.loss_lines():
+            click.echo(f"tfod: lost: {line}", err=True)
     _print_report(report, target, as_json, quiet)
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import warnings
 from pathlib import Path, PurePosixPath
 
-from tfodkit.errors import FormatError, TfodWarning
+from tfodkit.errors import FormatError
+from tfodkit.losses import report_loss
 from tfodkit.model import ImageRef, Item, LabelMap, image_format_of
 from tfodkit.storage import is_url, read_bytes
 
@@ -94,7 +94,6 @@ def checked_subset_name(subset: str) -> str:
     return subset
 
 
-def warn_count(count: int, message: str) -> None:
-    """One warning for ``count`` things (nothing when zero): ``"<count> <message>"``."""
-    if count:
-        warnings.warn(f"{count} {message}", TfodWarning, stacklevel=3)
+def warn_count(count: int, message: str, kind: str = "annotation_skipped") -> None:
+    """Report ``count`` things the output will not hold (nothing when zero) as one loss (see :mod:`tfodkit.losses`)."""
+    report_loss(kind, count, message)
