@@ -18,9 +18,7 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
-import shutil
 import tempfile
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO
@@ -31,10 +29,10 @@ from tfodkit.formats import cvat_zip, detect_format, tfod
 from tfodkit.labelmap import read_label_map
 from tfodkit.model import LabelMap
 from tfodkit.records import detect_compression, read_records
+from tfodkit.records.inflate import inflate_into
 from tfodkit.storage import is_url, open_input
 
 RECORD_FORMATS = ("tfrecord", "cvat-tfrecord")
-_SPOOL_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -246,39 +244,4 @@ def _mapped(file: IO[bytes]) -> Iterator[mmap.mmap | bytes]:
 
 def _spool(stream: IO[bytes], out: IO[bytes], compression: str | None) -> tuple[str | None, int | None]:
     """Copy ``stream`` to ``out``, decompressing GZIP (every member) or ZLIB; stop at damage and say where."""
-    if compression is None:
-        shutil.copyfileobj(stream, out, _SPOOL_CHUNK)  # type: ignore[misc]
-        return None, None
-    window_bits = 31 if compression == "gzip" else 15
-    decompressor = zlib.decompressobj(window_bits)
-    consumed = 0  # compressed bytes fed to finished members and the current one
-    in_member = False
-    while True:
-        chunk = stream.read(_SPOOL_CHUNK)
-        if not chunk:
-            break
-        while chunk:
-            if not in_member and compression == "gzip":
-                stripped = chunk.lstrip(b"\x00")  # NUL padding between gzip members
-                consumed += len(chunk) - len(stripped)
-                chunk = stripped
-                if not chunk:
-                    break
-            in_member = True
-            try:
-                out.write(decompressor.decompress(chunk))
-            except zlib.error as error:
-                return f"bad {compression} data ({error})", consumed
-            if decompressor.eof:
-                unused = decompressor.unused_data
-                consumed += len(chunk) - len(unused)
-                chunk = unused
-                decompressor = zlib.decompressobj(window_bits)
-                in_member = False
-            else:
-                consumed += len(chunk)
-                chunk = b""
-    if in_member:
-        out.write(decompressor.flush())
-        return f"{compression} stream ends early (truncated file)", consumed
-    return None, None
+    return inflate_into(stream, out, compression)
