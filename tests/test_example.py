@@ -443,7 +443,7 @@ def outcomes_agree(cold, warm) -> None:
 
 
 def test_learned_entry_headers_read_new_values():
-    from tfodkit import example
+    from tfodkit.example import decode as example
 
     first = detection_like(3)
     decode_example(encode_example(first))  # learns the headers of these entries
@@ -461,7 +461,7 @@ def test_learned_entry_headers_read_new_values():
 def test_learned_entry_headers_decode_damaged_records_like_a_cold_decoder(boxes, mutation):
     """A record whose entry headers were seen before must give what a decoder without plans gives: the same
     values, or the same error at the same offset (entry headers learned, then the values or lengths damaged)."""
-    from tfodkit import example
+    from tfodkit.example import decode as example
 
     data = bytearray(encode_example(detection_like(boxes)))
     for _ in range(mutation.draw(st.integers(0, 3))):
@@ -476,7 +476,7 @@ def test_learned_entry_headers_decode_damaged_records_like_a_cold_decoder(boxes,
 
 
 def test_entry_plans_are_bounded():
-    from tfodkit import example
+    from tfodkit.example import decode as example
 
     example._ENTRY_PLANS.clear()
     try:

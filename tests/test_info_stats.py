@@ -19,7 +19,7 @@ from tfodkit.formats import cvat_zip, tfod, voc
 from tfodkit.inspect import stats as stats_module
 from tfodkit.inspect.histogram import Histogram
 from tfodkit.inspect.info import dataset_info, shard_of
-from tfodkit.inspect.partial_decode import FeatureSelector, feature_kinds
+from tfodkit.example.partial import FeatureSelector, feature_kinds
 from tfodkit.inspect.stats import compute_stats
 from tfodkit.model import Dataset
 
