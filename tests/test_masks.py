@@ -25,14 +25,9 @@ from tfodkit.masks import (
 )
 from tfodkit.model import Mask, decode_png_mask, png_size
 from tfodkit.parallel import ordered_map
-from tfodkit.png import (
-    column_runs_from_rle_counts,
-    encode_mask_png,
-    encode_mask_png_from_column_runs,
-    png_is_blank,
-    rle_counts_from_string,
-)
-from tfodkit.raster import (
+from tfodkit.masks.png import encode_mask_png, encode_mask_png_from_column_runs, png_is_blank
+from tfodkit.masks.rle import column_runs_from_rle_counts, rle_counts_from_string
+from tfodkit.masks.raster import (
     array_box,
     array_to_polygons,
     array_to_rle,

@@ -22,8 +22,8 @@ from functools import lru_cache
 import numpy as np
 
 from tfodkit.errors import FormatError
-from tfodkit.model import Mask, decode_png_mask, encode_png_mask
-from tfodkit.png import png_is_blank
+from tfodkit.masks.mask import Mask, decode_png_mask, encode_png_mask
+from tfodkit.masks.png import png_is_blank
 
 
 @lru_cache(maxsize=16)
