@@ -5,7 +5,7 @@ INTEROP := .venv-interop
 BEAM := .venv-beam
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: demo test unit interop beam-test bench fuzz clean
+.PHONY: demo test unit interop beam-test lint bench fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ interop: $(INTEROP)/.installed
 ## beam-test: Apache Beam pipelines, PyTorch loading, S3 through moto on loopback (in .venv-beam)
 beam-test: $(BEAM)/.installed
 	$(BEAM)/bin/python -m pytest -q -p no:cacheprovider tests/beam tests/test_torch_dataset.py tests/test_fsspec.py
+
+## lint: ruff (rules and format) on src, tests and bench; mypy on src (settings in pyproject.toml)
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy src
 
 bench: $(VENV)/.installed $(INTEROP)/.installed $(BEAM)/.installed
 	$(INTEROP)/bin/python bench/run_all.py

@@ -2,8 +2,8 @@
 
 A member whose name is absolute, climbs out with ``..``, is a symlink, or repeats another name is refused
 with :class:`UnsafeArchiveError`; so is an archive whose members declare more than ``max_total_bytes`` or
-compress better than ``max_ratio`` (a zip bomb); both limits are configurable (see below). Members are read as streams, and a stream that yields more
-than its declared size is cut off.
+compress better than ``max_ratio`` (a zip bomb); both limits are configurable (see below). Members are read
+as streams, and a stream that yields more than its declared size is cut off.
 """
 
 from __future__ import annotations

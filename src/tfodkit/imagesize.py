@@ -15,6 +15,7 @@ import io
 import os
 import struct
 from dataclasses import dataclass
+from typing import IO, cast
 
 from tfodkit.errors import FormatError
 from tfodkit.storage import open_binary
@@ -93,7 +94,7 @@ def _parse(stream: io.BufferedIOBase | io.BytesIO, name: str) -> ImageHeader:
         return ImageHeader("bmp", width, abs(height), 4 if bits == 32 else (1 if bits <= 8 else 3))
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return _parse_webp(head, name)
-    return _parse_with_pillow(stream, head, name)
+    return _parse_with_pillow(cast(IO[bytes], stream), head, name)
 
 
 def _parse_jpeg(stream: io.BufferedIOBase | io.BytesIO, head: bytes, name: str) -> ImageHeader:
@@ -137,7 +138,7 @@ def _parse_webp(head: bytes, name: str) -> ImageHeader:
     raise FormatError(f"unknown WebP chunk {chunk!r}", path=name)
 
 
-def _parse_with_pillow(stream: io.BufferedIOBase | io.BytesIO, head: bytes, name: str) -> ImageHeader:
+def _parse_with_pillow(stream: IO[bytes], head: bytes, name: str) -> ImageHeader:
     from PIL import Image, UnidentifiedImageError
 
     stream.seek(0)

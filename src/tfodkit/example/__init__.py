@@ -46,7 +46,6 @@ Example:
     {'label': [b'car'], 'x': array([0.5], dtype=float32)}
 """
 
-
 from __future__ import annotations
 
 from tfodkit.example.decode import FeatureValue, decode_example

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
 from tfodkit.errors import ExampleDecodeError
 
-FeatureValue = Union[list, np.ndarray]  # list[bytes] for bytes_list, float32 / int64 arrays for the others
+FeatureValue = list | np.ndarray  # list[bytes] for bytes_list, float32 / int64 arrays for the others
 
 _UINT64_MASK = (1 << 64) - 1
 _MAX_GROUP_DEPTH = 100  # protobuf's default recursion limit
 _FLOAT32_LE = np.dtype("<f4")
 _INT64 = np.dtype(np.int64)
 _NATIVE_LITTLE_ENDIAN = sys.byteorder == "little"
+
 
 def _error(message: str, offset: int) -> ExampleDecodeError:
     return ExampleDecodeError(message, offset=offset)

@@ -318,5 +318,3 @@ def encode_example(features: Mapping[str, Any]) -> bytes:
         pieces.append(payload)
     body_length = sum(map(len, pieces))
     return b"".join([b"\x0a", _varint(body_length), *pieces])
-
-

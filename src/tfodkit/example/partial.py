@@ -80,7 +80,7 @@ class FeatureSelector:
             out: dict[str, Any] = {}
             for name, mode in self._wanted.values():
                 if name in features:
-                    value = features[name]
+                    value: Any = features[name]
                     if mode == HEAD and isinstance(value, list):
                         value = [item[:HEAD_BYTES] for item in value]
                     elif mode == RAW_FLOAT and isinstance(value, np.ndarray) and value.dtype.kind == "f":

@@ -59,7 +59,7 @@ class RecordSource:
         assert self.path is not None
         with open_input(self.path) as stream:
             stream.seek(start)
-            yield from read_records(_Window(stream, stop - start, self.where), compression=None)
+            yield from read_records(_Window(stream, stop - start, self.where), compression=None)  # type: ignore[arg-type]
 
     def compression(self) -> str | None:
         with self.open() as stream:
@@ -186,8 +186,8 @@ def find_label_map_for(path: str, label_map: str | None = None) -> tuple[LabelMa
     path = str(path)
     if path.lower().endswith(".zip") and os.path.isfile(path):
         with open_zip(path) as archive:
-            found = cvat_zip.archive_label_map(archive, safe_members(archive, path), path)
-        return found if found else (None, None)
+            in_zip = cvat_zip.archive_label_map(archive, safe_members(archive, path), path)
+        return in_zip if in_zip else (None, None)
     if is_url(path):
         return None, None
     groups = tfod.record_files(path)

@@ -24,4 +24,11 @@ from tfodkit.masks.features import (
 )
 from tfodkit.masks.mask import Mask
 
-__all__ = ["Mask", "empty_png_mask", "masks_from_numerical", "masks_from_png_list", "masks_to_numerical", "masks_to_png_list"]
+__all__ = [
+    "Mask",
+    "empty_png_mask",
+    "masks_from_numerical",
+    "masks_from_png_list",
+    "masks_to_numerical",
+    "masks_to_png_list",
+]

@@ -39,7 +39,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 def _deflate_piece(data: bytes | np.ndarray) -> bytes:
     """Raw deflate of ``data`` with its own history, ended byte-aligned (sync flush) so pieces concatenate."""
     compressor = zlib.compressobj(ZLIB_LEVEL, zlib.DEFLATED, -15, 8, ZLIB_STRATEGY)
-    return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)  # type: ignore[arg-type]
 
 
 @functools.lru_cache(maxsize=64)
@@ -78,7 +78,7 @@ def _png_from_band(band: np.ndarray, top: int, height: int, width: int) -> bytes
         pieces.append(_deflate_piece(band_bytes))
     pieces += [*_zero_pieces(below), _FINAL_EMPTY_BLOCK]
     checksum = _zeros_adler32(above)
-    checksum = _adler32_combine(checksum, zlib.adler32(band_bytes), band_bytes.size)
+    checksum = _adler32_combine(checksum, zlib.adler32(band_bytes), band_bytes.size)  # type: ignore[arg-type]
     checksum = _adler32_combine(checksum, _zeros_adler32(below), below)
     pieces.append(struct.pack(">I", checksum))
     return _png_head(width, height) + _chunk(b"IDAT", b"".join(pieces)) + _IEND

@@ -90,7 +90,7 @@ def clip_polygon(points: np.ndarray, window: tuple[float, float, float, float]) 
         inside = clipped[:, axis] >= bound if keep_above else clipped[:, axis] <= bound
         kept: list[np.ndarray] = []
         previous, previous_inside = clipped[-1], bool(inside[-1])
-        for point, point_inside in zip(clipped, inside.tolist()):
+        for point, point_inside in zip(clipped, inside.tolist(), strict=True):
             if point_inside != previous_inside:  # the edge crosses the bound: keep the crossing point
                 share = (bound - previous[axis]) / (point[axis] - previous[axis])
                 crossing = previous + share * (point - previous)

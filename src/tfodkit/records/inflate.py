@@ -114,7 +114,9 @@ class Inflater:
         self._raw.close()
 
 
-def inflate_into(stream: Readable, out: IO[bytes], compression: str | None, name: str = "") -> tuple[str | None, int | None]:
+def inflate_into(
+    stream: Readable, out: IO[bytes], compression: str | None, name: str = ""
+) -> tuple[str | None, int | None]:
     """Copy ``stream`` to ``out``, decompressing GZIP (every member) or ZLIB; stop at damage and say where.
 
     Returns ``(None, None)``, or the damage and the compressed byte where it was found; every byte
@@ -129,7 +131,7 @@ def inflate_into(stream: Readable, out: IO[bytes], compression: str | None, name
         b'abc'
     """
     if compression is None:
-        shutil.copyfileobj(stream, out, COMPRESSED_READ)  # type: ignore[misc]
+        shutil.copyfileobj(stream, out, COMPRESSED_READ)
         return None, None
     inflater = Inflater(stream, compression, name)
     try:

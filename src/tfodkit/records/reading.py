@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable, Iterator
-from typing import IO
+from typing import IO, cast
 
 from google_crc32c import value as _crc32c
 
@@ -28,7 +28,6 @@ from tfodkit.records.framing import (
 from tfodkit.records.inflate import Inflater, Readable
 from tfodkit.records.shards import PathLike, Source, expand_sources
 from tfodkit.storage import is_url, open_input
-
 
 
 def _read_full(read: Callable[[int], bytes], size: int, data: bytes = b"") -> bytes:
@@ -129,7 +128,10 @@ def _records_of(
             if not header:
                 return
             raise CorruptRecordError(
-                f"truncated record header ({len(header)} of 12 bytes){where}", path=path, record_index=index, offset=offset
+                f"truncated record header ({len(header)} of 12 bytes){where}",
+                path=path,
+                record_index=index,
+                offset=offset,
             )
         length, length_crc = unpack_header(header)
         if verify:
@@ -204,10 +206,11 @@ def read_records(
         [b'one']
     """
     compression = normalize_compression(compression, allow_auto=True)
-    if hasattr(source, "read"):
-        yield from _read_stream(source, name or _stream_name(source), compression, verify)  # type: ignore[arg-type]
+    if not isinstance(source, (str, os.PathLike)) and hasattr(source, "read"):
+        opened = cast(IO[bytes], source)
+        yield from _read_stream(opened, name or _stream_name(opened), compression, verify)
         return
-    for path in expand_sources(source):  # type: ignore[arg-type]
+    for path in expand_sources(source):
         stream, size, file_compression = _open_records(path, compression)
         try:
             yield from _records_of(stream, path, size, file_compression, verify)
@@ -223,7 +226,7 @@ def _read_stream(raw: IO[bytes], name: str, compression: str | None, verify: boo
     else:
         stream = raw
     if compression is not None:
-        stream = Inflater(stream, compression, name)  # type: ignore[arg-type]
+        stream = Inflater(stream, compression, name)
     yield from _records_of(stream, name, None, compression, verify)
 
 
@@ -233,7 +236,7 @@ def _scan(path: str, compression: str | None, verify: bool) -> Iterator[tuple[in
     of plain files (they are skipped with seek)."""
     stream, size, file_compression = _open_records(path, compression)
     where = " (in the decompressed stream)" if file_compression else ""
-    seek = stream.seek if size is not None else None
+    seek = stream.seek if size is not None and not isinstance(stream, Inflater) else None
     try:
         offset = 0
         index = 0
@@ -251,12 +254,16 @@ def _scan(path: str, compression: str | None, verify: bool) -> Iterator[tuple[in
             length, length_crc = HEADER.unpack(header)
             if verify and masked_crc32c(header[:8]) != length_crc:
                 raise CorruptRecordError(
-                    f"length CRC mismatch (length field reads {length}){where}", path=path, record_index=index, offset=offset
+                    f"length CRC mismatch (length field reads {length}){where}",
+                    path=path,
+                    record_index=index,
+                    offset=offset,
                 )
             if size is not None:
                 if length + 4 > size - offset - 12:
                     raise CorruptRecordError(
-                        f"length prefix {length} is larger than the {max(0, size - offset - 16)} data bytes that remain",
+                        f"length prefix {length} is larger than the {max(0, size - offset - 16)} data bytes "
+                        "that remain",
                         path=path,
                         record_index=index,
                         offset=offset,

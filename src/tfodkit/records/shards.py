@@ -9,14 +9,13 @@ from __future__ import annotations
 import glob as globlib
 import os
 from collections.abc import Iterable
-from typing import Union
 
 from tfodkit.errors import FormatError, UsageError
 from tfodkit.records.framing import GZIP_SUFFIXES, ZLIB_SUFFIXES
 from tfodkit.storage import is_url
 
-PathLike = Union[str, "os.PathLike[str]"]
-Source = Union[PathLike, Iterable[PathLike]]
+PathLike = str | os.PathLike[str]
+Source = PathLike | Iterable[PathLike]
 
 
 def shard_names(path: PathLike, count: int) -> list[str]:

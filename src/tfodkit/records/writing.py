@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import zlib
-from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import IO, TYPE_CHECKING
 
