@@ -55,6 +55,15 @@ def _console() -> Any:
     return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
 
 
+def _schema_text(schema: dict[str, Any] | None, types: dict[str, int]) -> str:
+    """The schema table's word on a key: its kinds and scope, and a warning when a record holds another kind."""
+    if schema is None:
+        return "-"
+    text = f"{' or '.join(schema['kinds'])}, per {'object' if schema['per_object'] else 'image'}"
+    wrong = [kind for kind in types if kind not in schema["kinds"]]
+    return text + (f" (not {', '.join(wrong)}: `tfod validate` shows where)" if wrong else "")
+
+
 def _table(
     title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Sequence[int] = ()
 ) -> Any:
@@ -141,12 +150,16 @@ def _print_info(report: Any) -> None:
     )
     if report.keys:
         rows = [
-            (key, ", ".join(f"{kind} {count}" for kind, count in entry["types"].items()), entry["records"])
+            (
+                key,
+                ", ".join(f"{kind} {count}" for kind, count in entry["types"].items()),
+                entry["records"],
+                _schema_text(entry.get("schema"), entry["types"]),
+            )
             for key, entry in sorted(report.keys.items())
         ]
-        console.print(
-            _table("Keys" if report.files else "Object attributes", ("key", "types", "records"), rows, right=(2,))
-        )
+        columns = ("key", "types", "records", "schema")
+        console.print(_table("Keys" if report.files else "Object attributes", columns, rows, right=(2,)))
     formats = ", ".join(f"{name} {count}" for name, count in report.image_formats.most_common()) or "none"
     console.print(f"Images embedded: {report.embedded_images} of {report.records} ({formats})")
     if report.label_map is not None:

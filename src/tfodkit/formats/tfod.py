@@ -62,7 +62,7 @@ class SchemaKey:
 
 
 SCHEMA: tuple[SchemaKey, ...] = (
-    # key                                  column               kinds                    per-object writer
+    # key, model column, feature kinds, per object, who writes it
     SchemaKey("image/filename", "image.name", (KIND_BYTES,), False, "tfodkit"),
     SchemaKey("image/source_id", "attributes['source_id']", (KIND_BYTES,), False, "tfodkit"),
     SchemaKey("image/height", "image.height", (KIND_INT64,), False, "tfodkit"),
@@ -92,6 +92,16 @@ SCHEMA: tuple[SchemaKey, ...] = (
     SchemaKey("image/object/keypoint/text", "tfrecord_features", (KIND_BYTES,), False, "kept"),
 )
 SCHEMA_BY_KEY: dict[str, SchemaKey] = {entry.key: entry for entry in SCHEMA}
+
+
+def keys_of_kind(keys: Iterable[str], kind: str) -> tuple[str, ...]:
+    """The ``keys`` whose schema kind (the one tfodkit writes) is ``kind``, in the given order.
+
+    Example:
+        >>> keys_of_kind(["image/width", "image/object/bbox/xmin", "image/filename"], "int64")
+        ('image/width',)
+    """
+    return tuple(key for key in keys if SCHEMA_BY_KEY[key].kinds[0] == kind)
 
 FILENAME = "image/filename"
 SOURCE_ID = "image/source_id"

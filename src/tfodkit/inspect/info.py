@@ -12,8 +12,8 @@ Example:
     >>> items = [Item("a", ImageRef("a.jpg", width=4, height=4), Objects.from_boxes([[0, 0, 2, 2]], [1]))]
     >>> tfod.write(Dataset(items, LabelMap.from_names(["cat"])), os.path.join(folder, "train.tfrecord"), save_images=False)
     >>> report = dataset_info(folder)
-    >>> report.records, report.records_per_subset, report.keys["image/object/bbox/xmin"]
-    (1, {'train': 1}, {'records': 1, 'types': {'float': 1}})
+    >>> report.records, report.records_per_subset, report.keys["image/object/bbox/xmin"]["types"]
+    (1, {'train': 1}, {'float': 1})
 """
 
 from __future__ import annotations
@@ -215,8 +215,22 @@ def _read_file(
                 label_keys[text] += 1
             elif numbers is not None and position < len(numbers):
                 label_keys[int(numbers[position])] += 1
-    for entry in keys.values():
+    for key, entry in keys.items():
         entry["types"] = dict(entry["types"])
+        entry["schema"] = schema_of(key)
+
+
+def schema_of(key: str) -> dict[str, Any] | None:
+    """What the detection schema says of ``key`` (None for keys outside it), for ``info``'s key table.
+
+    Example:
+        >>> schema_of("image/object/bbox/xmin")
+        {'kinds': ['float'], 'per_object': True, 'writer': 'tfodkit'}
+    """
+    entry = tfod.SCHEMA_BY_KEY.get(key)
+    if entry is None:
+        return None
+    return {"kinds": list(entry.kinds), "per_object": entry.per_object, "writer": entry.writer}
 
 
 def _missing_shards(files: list[FileInfo]) -> dict[str, list[int]]:

@@ -48,9 +48,12 @@ COCO_SMALL, COCO_MEDIUM = 32**2, 96**2  # COCO's object size categories, by pixe
 NO_LABEL = "(no label)"
 
 _BATCH = 4096  # images whose boxes are binned together: numpy per batch, not per image
-_STATS_KEYS = (tfod.CLASS_TEXT,)
-_INT_KEYS = (tfod.WIDTH, tfod.HEIGHT, tfod.CLASS_LABEL)  # read as packed varint bytes, decoded when needed
-_BOX_KEYS = (tfod.XMIN, tfod.YMIN, tfod.XMAX, tfod.YMAX)  # read as packed float32 bytes, joined per batch
+# The keys stats reads, each in the mode its schema kind asks for: int64 lists as packed varint bytes (decoded
+# when needed), float lists (the boxes) as packed float32 bytes joined per batch, bytes lists as values.
+_READ_KEYS = (tfod.WIDTH, tfod.HEIGHT, *tfod.BOX_KEYS, tfod.CLASS_LABEL, tfod.CLASS_TEXT)
+_STATS_KEYS = tfod.keys_of_kind(_READ_KEYS, tfod.KIND_BYTES)
+_INT_KEYS = tfod.keys_of_kind(_READ_KEYS, tfod.KIND_INT64)
+_BOX_KEYS = tfod.keys_of_kind(_READ_KEYS, tfod.KIND_FLOAT)
 
 
 def _fraction_histogram() -> Histogram:

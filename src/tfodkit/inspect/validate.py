@@ -18,8 +18,11 @@ Example:
     ...     writer.write(encode_example({"image/height": [10], "image/width": [10], "image/filename": [b"a.jpg"],
     ...         "image/object/bbox/xmin": [0.5], "image/object/bbox/xmax": [0.2],
     ...         "image/object/bbox/ymin": [0.0], "image/object/bbox/ymax": [1.5], "image/object/class/text": [b"cat"]}))
-    >>> [(f.check, f.record, f.key) for f in validate(path).findings]
-    [('box_order', 0, 'image/object/bbox/xmin'), ('box_range', 0, 'image/object/bbox/ymax'), ('image_missing', 0, 'image/encoded')]
+    >>> for finding in validate(path).findings:
+    ...     print(finding.check, finding.record, finding.key)
+    box_order 0 image/object/bbox/xmin
+    box_range 0 image/object/bbox/ymax
+    image_missing 0 image/encoded
 """
 
 from __future__ import annotations
@@ -259,7 +262,8 @@ def validate(
 
 def _label_map_finding(error: LabelMapError, fallback: str) -> Finding:
     where = f"line {error.line}: " if error.line is not None else ""
-    return Finding("label_map", f"{where}{error.message}; labels are checked across records instead", error.path or fallback)
+    message = f"{where}{error.message}; labels are checked across records instead"
+    return Finding("label_map", message, error.path or fallback)
 
 
 def _finding_order(finding: Finding) -> tuple[Any, ...]:
