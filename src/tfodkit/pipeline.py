@@ -139,7 +139,7 @@ def convert(
     whole input and writer errors still stop the run (see :mod:`tfodkit.tolerance`).
     """
     if on_error not in ON_ERROR:
-        raise UsageError(f"on_error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
+        raise UsageError(f"--on-error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
     started = time.perf_counter()
     source_format = from_format or detect_format(source)
     with (

@@ -315,6 +315,15 @@ def import_command(source: str, target: str, to_format: str, **options: Any) -> 
       tfod import task.zip out/ --to cvat
       tfod import task.zip coco_out/ --to coco --label-map label_map.pbtxt
     """
+    import os
+
+    from tfodkit.formats.tfod import RECORD_SUFFIXES
+
+    if os.path.isfile(source) and source.lower().endswith(RECORD_SUFFIXES):  # not a zip or folder export
+        raise UsageError(
+            f"{source}: a bare record file, not a CVAT export (a .zip or a folder); "
+            f"use `tfod convert {source} {target} --to {to_format}`"
+        )
     run_conversion(source, target, "cvat-tfrecord", to_format, options)
 
 
