@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tfodkit import losses as loss_accounting
+from tfodkit import progress as progress_events
 from tfodkit import tolerance
 from tfodkit.errors import TfodError, UsageError
 from tfodkit.formats import FormatInfo, detect_format, get_format
@@ -147,6 +148,7 @@ def convert(
         loss_accounting.counting_losses(strict=strict) as losses,
     ):
         dataset = read_dataset(source, source_format, **dict(read_options or {}))
+        progress_events.start(progress_events.total_of(dataset.length, source, source_format))  # a CLI bar's total
         report = ConvertReport(source_format, to_format)
         if target_labels is not None:
             dataset = retarget_labels(dataset, target_labels, report.unmatched_labels)

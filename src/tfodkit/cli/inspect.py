@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from tfodkit.cli.progress import progress_bar
 from tfodkit.formats import format_names
 from tfodkit.parallel import default_workers
 
@@ -107,7 +108,8 @@ def info_command(
     """
     from tfodkit.inspect.info import dataset_info
 
-    report = dataset_info(path, format_name, label_map=label_map, images_dir=images_dir)
+    with progress_bar(not as_json, f"info {path}"):
+        report = dataset_info(path, format_name, label_map=label_map, images_dir=images_dir)
     if as_json:
         _echo_json(report.as_dict())
     else:
@@ -214,9 +216,10 @@ def stats_command(
     """
     from tfodkit.inspect.stats import compute_stats
 
-    report = compute_stats(
-        path, format_name, masks=masks, label_map=label_map, images_dir=images_dir, subset=subset, workers=workers
-    )
+    with progress_bar(not as_json, f"stats {path}"):
+        report = compute_stats(
+            path, format_name, masks=masks, label_map=label_map, images_dir=images_dir, subset=subset, workers=workers
+        )
     charts = []
     if plot_dir is not None:
         from tfodkit.inspect.charts import write_stats_charts
@@ -347,15 +350,16 @@ def validate_command(
     """
     from tfodkit.inspect.validate import CHECKS, validate
 
-    report = validate(
-        path,
-        format_name,
-        label_map=label_map,
-        images_dir=images_dir,
-        decode_images=not no_decode,
-        workers=workers,
-        max_findings=max_findings,
-    )
+    with progress_bar(not as_json, f"validate {path}"):
+        report = validate(
+            path,
+            format_name,
+            label_map=label_map,
+            images_dir=images_dir,
+            decode_images=not no_decode,
+            workers=workers,
+            max_findings=max_findings,
+        )
     if as_json:
         _echo_json(report.as_dict())
     else:
@@ -425,17 +429,18 @@ def preview_command(
     """
     from tfodkit.inspect.preview import preview
 
-    report = preview(
-        path,
-        output,
-        format_name,
-        limit=limit,
-        subset=subset,
-        labels=list(labels) or None,
-        images_dir=images_dir,
-        label_map=label_map,
-        masks=not no_masks,
-    )
+    with progress_bar(not as_json, f"preview {path}", "images"):
+        report = preview(
+            path,
+            output,
+            format_name,
+            limit=limit,
+            subset=subset,
+            labels=list(labels) or None,
+            images_dir=images_dir,
+            label_map=label_map,
+            masks=not no_masks,
+        )
     document = {
         "output": report.output,
         "index": f"{report.output}/index.html",

@@ -23,6 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from tfodkit import progress
 from tfodkit.errors import TfodError
 from tfodkit.formats import tfod
 from tfodkit.inspect.partial_decode import FeatureSelector, feature_kinds
@@ -160,7 +161,9 @@ def _record_info(path: str, format_name: str, label_map: str | None) -> InfoRepo
     report.label_map, report.label_map_path = find_label_map_for(path, label_map)
     selector = FeatureSelector(_INFO_KEYS, head_keys=(tfod.ENCODED,))
     label_keys: Counter[Any] = Counter()
-    for source in record_sources(path):
+    sources = record_sources(path)
+    progress.start(progress.indexed_records(source.path for source in sources))
+    for source in sources:
         file = FileInfo(source.where, source.subset, source.size, None, shard=shard_of(source.where))
         report.files.append(file)
         report.records_per_subset.setdefault(source.subset, 0)
@@ -192,6 +195,7 @@ def _read_file(
             raise type(error)(error.message, path=source.where, record_index=index, offset=error.offset) from None
         file.records += 1
         report.records += 1
+        progress.advance()
         report.records_per_subset[source.subset] += 1
         for key, kind in kinds.items():
             entry = keys.get(key)
@@ -253,8 +257,10 @@ def _dataset_info(path: str, format_name: str, label_map: str | None, images_dir
     report = InfoReport(str(path), format_name)
     dataset = read_dataset(path, format_name, label_map=label_map, images_dir=images_dir)
     attributes: Counter[str] = Counter()
+    progress.start(dataset.length)
     for item in dataset:
         report.records += 1
+        progress.advance()
         report.records_per_subset[item.subset] = report.records_per_subset.get(item.subset, 0) + 1
         count = len(item.objects)
         report.objects += count

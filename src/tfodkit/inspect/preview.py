@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from tfodkit import progress
 from tfodkit.errors import FormatError, TfodWarning, UsageError
 from tfodkit.inspect import gallery
 from tfodkit.model import Item, LabelMap
@@ -387,9 +388,12 @@ def preview(
     with atomic_path(target) as folder:
         (folder / "images").mkdir(parents=True)
         (folder / "thumbs").mkdir()
+        total = dataset.length if limit is None or dataset.length is None else min(limit, dataset.length)
+        progress.start(total if subset is None and not labels else None)
         for item in dataset:
             if limit is not None and report.images >= limit:
                 break
+            progress.advance()
             names = [
                 dataset.label_map.name_of(label_id) or f"label_{label_id}"
                 for label_id in item.objects.label_ids.tolist()

@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from tfodkit import progress
 from tfodkit.errors import FormatError, LabelMapError
 from tfodkit.formats import tfod
 from tfodkit.inspect.info import shard_of
@@ -285,12 +286,14 @@ def _validate_records(path: str, context: RecordContext, report: ValidationRepor
     sources = record_sources(path)
     cross = _CrossChecks(report, context.label_map)
     _check_shards(sources, report)
+    progress.start(progress.indexed_records(source.path for source in sources))
     check = functools.partial(_check_framed, context=context)
     for source in sources:
         report.files += 1
         for event in ordered_map(check, _framed_records(source, report), workers=workers, chunk_size=8):
             file, record, offset, problems, facts = event
             report.records += 1
+            progress.advance()
             report.images_checked += facts.image_checked
             for check_name, key, index, message in problems:
                 report.add(Finding(check_name, message, file, record, key, index, offset))
@@ -384,10 +387,12 @@ def _validate_items(
         report.add(_label_map_finding(error, label_map))
         dataset = read_dataset(path, format_name, images_dir=images_dir)
     report.files = 1
+    progress.start(dataset.length)
     names: dict[str, int] = {}
     ids: dict[tuple[str, str], int] = {}
     for index, item in enumerate(dataset):
         report.records += 1
+        progress.advance()
         for check_name, key, position, message in check_item(item, dataset, decode_images):
             report.add(Finding(check_name, message, str(path), index, key, position))
         report.images_checked += item.image.has_bytes
