@@ -39,6 +39,36 @@ def records_folder(tmp_path: Path, dataset: Dataset) -> Path:
     return folder
 
 
+# ------------------------------------------------------------------------------------------ schema
+def test_the_schema_table_is_the_one_source(dataset: Dataset) -> None:
+    from tfodkit.inspect.validate import EXPECTED_KINDS, PER_OBJECT_KEYS
+
+    assert EXPECTED_KINDS == {entry.key: entry.kinds for entry in tfod.SCHEMA}
+    assert set(PER_OBJECT_KEYS) | {tfod.XMIN, tfod.CLASS_TEXT, tfod.MASK} == tfod.OBJECT_KEYS
+    assert stats_module._BOX_KEYS == tfod.BOX_KEYS and tfod.HEIGHT in stats_module._INT_KEYS
+    # every key tfodkit writes is in the table with the kind it writes
+    item = next(iter(dataset))
+    features = tfod.item_to_features(item, dataset.label_map)
+    for key, value in features.items():
+        kind = "bytes" if isinstance(value, list) else ("float" if value.dtype.kind == "f" else "int64")
+        assert tfod.SCHEMA_BY_KEY[key].kinds[0] == kind, key
+        assert tfod.SCHEMA_BY_KEY[key].writer in ("tfodkit", "if set")
+
+
+def test_info_flags_a_key_of_the_wrong_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tfodkit.records import RecordWriter
+
+    path = tmp_path / "a.tfrecord"
+    with RecordWriter(str(path)) as writer:
+        writer.write(encode_example({tfod.HEIGHT: [b"30"], tfod.WIDTH: [40], "custom/key": [1.5]}))
+    report = dataset_info(str(path))
+    assert report.keys["custom/key"]["schema"] is None
+    assert run("info", str(path)) == 0
+    out = capsys.readouterr().out
+    height_line = next(line for line in out.splitlines() if "image/height" in line)
+    assert "int64, per image" in height_line and "not bytes" in height_line
+
+
 # ------------------------------------------------------------------------------------------ info
 def test_info_describes_files_keys_images_and_label_map(records_folder: Path, dataset: Dataset) -> None:
     report = dataset_info(str(records_folder))
@@ -50,7 +80,11 @@ def test_info_describes_files_keys_images_and_label_map(records_folder: Path, da
     assert sorted(file.path for file in report.files) == sorted(str(p) for p in records_folder.glob("*.tfrecord"))
     assert all(file.compression is None and file.bytes == Path(file.path).stat().st_size for file in report.files)
     assert report.keys[tfod.XMIN]["types"] == {"float": len(items)}
-    assert report.keys[tfod.HEIGHT] == {"records": len(items), "types": {"int64": len(items)}}
+    assert report.keys[tfod.HEIGHT] == {
+        "records": len(items),
+        "types": {"int64": len(items)},
+        "schema": {"kinds": ["int64"], "per_object": False, "writer": "tfodkit"},
+    }
     assert report.keys[tfod.MASK]["records"] == sum(item.objects.has_masks for item in items)
     assert report.embedded_images == len(items) and report.image_formats == {"jpeg": len(items)}
     assert report.label_map is not None and report.label_map.names == dataset.label_map.names

@@ -76,7 +76,7 @@ def test_damaged_framing_stops_even_when_skipping(tmp_path: Path) -> None:
 
 
 def test_an_unknown_policy_is_a_usage_error(tmp_path: Path, records_with_two_bad: Path) -> None:
-    with pytest.raises(UsageError, match="on_error must be one of stop, skip"):
+    with pytest.raises(UsageError, match="--on-error must be one of stop, skip"):
         convert(str(records_with_two_bad), str(tmp_path / "o.tfrecord"), to_format="tfrecord", on_error="ignore")
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,7 +16,7 @@ from PIL import Image
 from tfodkit.errors import UsageError
 from tfodkit.formats import tfod
 from tfodkit.inspect.preview import label_color, load_font, preview, render_item, text_color
-from tfodkit.model import Dataset
+from tfodkit.model import Dataset, LabelMap
 from tfodkit.samples import make_cvat_dataset
 
 
@@ -143,3 +145,93 @@ def test_output_folder_rules_and_cli(records: Path, tmp_path: Path, capsys: pyte
     assert run("preview", str(records), "-o", str(out)) == 0  # an earlier preview is replaced
     assert len(list((out / "images").glob("*.png"))) == 4
     assert run("preview", str(records), "-o", str(busy)) == 2
+
+
+# ------------------------------------------------------------------------------------------ labels in other scripts
+CJK = "自行车"
+
+
+def _cjk_font_or_skip() -> None:
+    from tfodkit.inspect.preview import font_for
+
+    if "?" in font_for(CJK, 20)[1]:
+        pytest.skip("no installed font has CJK glyphs (Debian: apt-get install fonts-wqy-microhei)")
+
+
+def _cjk_item() -> tuple[Any, LabelMap]:
+    from tfodkit.model import ImageRef, Item, Objects
+
+    item = Item("bike", ImageRef("bike.jpg", width=480, height=480), Objects.from_boxes([[40, 200, 400, 440]], [1]))
+    return item, LabelMap.from_names([CJK])
+
+
+def _tag_area(picture: Any) -> np.ndarray:
+    return np.asarray(picture)[140:200, 40:300].astype(int)  # above the box top (y=200): the name tag
+
+
+def test_cjk_label_names_are_drawn_in_glyphs_not_boxes(monkeypatch: pytest.MonkeyPatch) -> None:
+    preview_module = sys.modules["tfodkit.inspect.preview"]
+
+    _cjk_font_or_skip()
+    item, label_map = _cjk_item()
+    colors = {1: label_color(0)}
+    drawn = _tag_area(render_item(item, label_map, colors)[0])
+    # the same name in the main font alone: its missing-glyph boxes (tofu)
+    monkeypatch.setattr(preview_module, "font_for", lambda text, size: (load_font(size), text))
+    tofu = _tag_area(render_item(item, label_map, colors)[0])
+    background = np.array(colors[1])
+    glyph_pixels = (np.abs(drawn - background).sum(axis=2) > 60).sum()
+    assert glyph_pixels > 50  # there is text on the tag
+    assert (np.abs(drawn - tofu).sum(axis=2) > 60).sum() > 50  # and it is not the tofu boxes
+
+
+def test_fontconfig_finds_a_font_when_the_known_paths_have_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    preview_module = sys.modules["tfodkit.inspect.preview"]
+
+    _cjk_font_or_skip()
+    if shutil.which("fc-match") is None:
+        pytest.skip("fc-match (fontconfig) is not installed")
+    monkeypatch.setattr(preview_module, "FALLBACK_FONTS", ())
+    preview_module._fallback_fonts.cache_clear()
+    try:
+        font, text = preview_module.font_for(CJK, 21)
+    finally:
+        preview_module._fallback_fonts.cache_clear()
+    assert text == CJK and preview_module._has_glyphs(font, CJK)
+
+
+def test_cyrillic_and_arabic_names_keep_their_letters() -> None:
+    from tfodkit.inspect.preview import _has_glyphs, font_for
+
+    for name in ("Велосипед", "دراجة"):
+        font, text = font_for(name, 20)
+        assert text == name and _has_glyphs(font, name)
+
+
+def test_a_name_no_font_draws_warns_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    preview_module = sys.modules["tfodkit.inspect.preview"]
+
+    monkeypatch.setattr(preview_module, "_warned_missing_glyphs", False)
+    name = "\U000f0001\U000f0002"  # private-use characters: no font has them
+    with pytest.warns(UserWarning, match="no installed font draws") as caught:
+        assert preview_module.font_for(name, 22)[1] == "??"
+        assert preview_module.font_for(name + "x", 22)[1].startswith("??")
+    assert len([w for w in caught if "no installed font" in str(w.message)]) == 1
+
+
+def test_charts_draw_cjk_label_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tfodkit.inspect.charts as charts
+
+    _cjk_font_or_skip()
+    charts.bar_chart(tmp_path / "cjk.png", "objects per label", [CJK], {"objects": [3]})
+    monkeypatch.setattr(charts, "font_for", lambda text, size: (load_font(size), text))
+    charts.bar_chart(tmp_path / "tofu.png", "objects per label", [CJK], {"objects": [3]})
+    with Image.open(tmp_path / "cjk.png") as one, Image.open(tmp_path / "tofu.png") as two:
+        assert one.size == two.size or one.size[1] == two.size[1]
+        first, second = np.asarray(one.convert("L")), np.asarray(two.convert("L"))
+    rows = slice(40, 90)
+    assert first[rows, :200].min() < 128  # the name is drawn
+    width = min(first.shape[1], second.shape[1])
+    assert not np.array_equal(first[rows, :width], second[rows, :width])

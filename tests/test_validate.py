@@ -241,9 +241,11 @@ def test_images_folder_is_checked_when_records_embed_none(tmp_path: Path) -> Non
     write_records(path, records)
     report = validate(str(path), images_dir=str(images))
     found = {(f.check, f.record, f.key) for f in report.findings}
-    assert found == {("image_size", 1, tfod.FILENAME), ("image_missing", 2, tfod.FILENAME)}
+    # every record lacks the bytes training needs; the files found in --images are still checked
+    assert found == {("image_size", 1, tfod.FILENAME)} | {("image_missing", index, tfod.ENCODED) for index in range(3)}
+    assert "'img_002.jpg' is not in" in next(f.message for f in report.findings if f.record == 2)
     assert report.images_checked == 2
-    assert validate(str(path)).clean  # without --images there is nothing to check the size against
+    assert {f.check for f in validate(str(path)).findings} == {"image_missing"}
 
 
 def test_compressed_and_sharded_inputs(tmp_path: Path) -> None:
@@ -302,3 +304,36 @@ def test_cvat_zip_members_are_validated(tmp_path: Path) -> None:
     assert report.format == "cvat-tfrecord" and report.label_map_path == f"{archive}!label_map.pbtxt"
     assert {(f.check, f.record, f.key) for f in report.findings} == expected
     assert {f.file for f in report.findings} == {f"{archive}!train.tfrecord"}
+
+
+def test_records_without_image_bytes_cannot_train(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "a.tfrecord"
+    write_records(path, [_with(0, **{"image__encoded": [b""], "image__key__sha256": [b""]}), good_features(1)])
+    report = validate(str(path))
+    assert [(f.check, f.record, f.key) for f in report.findings] == [("image_missing", 0, tfod.ENCODED)]
+    assert "--save-images" in report.findings[0].message
+    assert run("validate", str(path)) == 1
+    out = capsys.readouterr().out
+    assert "no problems found" not in out and "image_missing" in out and "--save-images" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("item { id: 0 name: 'car' }\nitem { id: 1 name: 'person' }\n", "reserved for 'background'"),
+        ("item { id: 1 name: 'car' }\nitem { id: 2 name: 'car' }\n", "car"),
+    ],
+)
+def test_label_maps_with_id_0_or_duplicate_names_are_findings(tmp_path: Path, text: str, says: str) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    write_records(folder / "train.tfrecord", [good_features(0)])
+    (folder / "label_map.pbtxt").write_text(text, encoding="utf-8")
+    report = validate(str(folder))
+    assert [f.check for f in report.findings] == ["label_map"]
+    finding = report.findings[0]
+    assert finding.file == str(folder / "label_map.pbtxt") and says in finding.message and "line " in finding.message
+    assert report.records == 1  # the records were still checked
+    given = tmp_path / "given.pbtxt"
+    given.write_text(text, encoding="utf-8")
+    assert [f.check for f in validate(str(folder / "train.tfrecord"), label_map=str(given)).findings] == ["label_map"]

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tfodkit import losses as loss_accounting
+from tfodkit import progress as progress_events
 from tfodkit import tolerance
 from tfodkit.errors import TfodError, UsageError
 from tfodkit.formats import FormatInfo, detect_format, get_format
@@ -139,7 +140,7 @@ def convert(
     whole input and writer errors still stop the run (see :mod:`tfodkit.tolerance`).
     """
     if on_error not in ON_ERROR:
-        raise UsageError(f"on_error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
+        raise UsageError(f"--on-error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
     started = time.perf_counter()
     source_format = from_format or detect_format(source)
     with (
@@ -147,6 +148,7 @@ def convert(
         loss_accounting.counting_losses(strict=strict) as losses,
     ):
         dataset = read_dataset(source, source_format, **dict(read_options or {}))
+        progress_events.start(progress_events.total_of(dataset.length, source, source_format))  # a CLI bar's total
         report = ConvertReport(source_format, to_format)
         if target_labels is not None:
             dataset = retarget_labels(dataset, target_labels, report.unmatched_labels)

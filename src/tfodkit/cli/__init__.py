@@ -6,6 +6,7 @@ and exits with status 2; Ctrl-C exits with 130 and leaves no partial output.
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 
@@ -13,6 +14,7 @@ import click
 
 from tfodkit import __version__
 from tfodkit.errors import TfodError
+from tfodkit.storage import TEMP_MARKER
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -57,6 +59,28 @@ def _show_warning(
     click.echo(f"tfod: warning: {message}", err=True)
 
 
+def os_error_text(error: OSError) -> str:
+    """``error`` on one line, naming the file the user asked for rather than tfodkit's temporary sibling of it.
+
+    Example:
+        >>> os_error_text(PermissionError(13, "Permission denied", "out/a.json.tfodkit-partial-12-ab12cd34"))
+        'cannot write out/a.json: Permission denied'
+        >>> os_error_text(PermissionError(1, "Operation not permitted", "/ro/.tfodkit-spool-x1y2"))
+        'cannot write in /ro: Operation not permitted'
+    """
+    reason = error.strerror or str(error)
+    if not error.filename:
+        return reason
+    name = os.fsdecode(error.filename)
+    head, marker, _ = name.partition(TEMP_MARKER)
+    if marker:  # an atomic output's temporary file or folder: the target is its name without the marker
+        return f"cannot write {head}: {reason}"
+    folder, base = os.path.split(name)
+    if base.startswith(".tfodkit-"):  # a scratch file tfodkit makes inside the output folder
+        return f"cannot write in {folder or '.'}: {reason}"
+    return f"{name}: {reason}"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run ``tfod``; the console script's entry point."""
     warnings.showwarning = _show_warning  # type: ignore[assignment]
@@ -77,8 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         error.show()
         sys.exit(EXIT_ERROR)
     except OSError as error:  # a full disk (ENOSPC), a file-size limit (EFBIG), no permission: one line, no traceback
-        where = f"{error.filename}: " if error.filename else ""
-        click.echo(f"tfod: error: {where}{error.strerror or error}; no output was written", err=True)
+        click.echo(f"tfod: error: {os_error_text(error)}; no output was written", err=True)
         sys.exit(EXIT_ERROR)
     # Commands return an int status (``tfod validate``: 1 when it found problems); click returns it here.
     if isinstance(exit_code, int) and exit_code:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -143,24 +142,17 @@ def _format_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @contextmanager
-def _progress_bar(enabled: bool, description: str) -> Iterator[ProgressCallback | None]:
-    if not enabled or not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def _progress_bar(
+    enabled: bool, source: str, from_format: str | None, to_format: str
+) -> Iterator[ProgressCallback | None]:
+    """The conversion's bar, named by the input format (detected when not given); the pipeline tells it the total
+    when the input does (``Dataset.length``, record ``.idx`` files)."""
+    from tfodkit.cli.progress import progress_bar, wanted
+    from tfodkit.formats import detect_format
 
-    with Progress(
-        TextColumn(description),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("items"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as progress:
-        task = progress.add_task(description, total=None)
-        yield lambda done: progress.update(task, completed=done)
+    name = (from_format or detect_format(source)) if wanted(enabled) else ""
+    with progress_bar(enabled, f"{name} -> {to_format}", "items") as bar:
+        yield bar
 
 
 def _print_report(report: ConvertReport, target: str, as_json: bool, quiet: bool) -> None:
@@ -215,7 +207,7 @@ def run_conversion(source: str, target: str, from_format: str | None, to_format:
         report = run_beam_conversion(source, target, **conversion, beam_options=beam_options)
     else:
         with (
-            _progress_bar(not quiet and not as_json, f"{from_format or 'input'} -> {to_format}") as progress,
+            _progress_bar(not quiet and not as_json, source, from_format, to_format) as progress,
             _repair_hint(on_error),
         ):
             report = convert(source, target, **conversion, progress=progress, on_error=on_error, strict=strict)
@@ -315,6 +307,15 @@ def import_command(source: str, target: str, to_format: str, **options: Any) -> 
       tfod import task.zip out/ --to cvat
       tfod import task.zip coco_out/ --to coco --label-map label_map.pbtxt
     """
+    import os
+
+    from tfodkit.formats.tfod import RECORD_SUFFIXES
+
+    if os.path.isfile(source) and source.lower().endswith(RECORD_SUFFIXES):  # not a zip or folder export
+        raise UsageError(
+            f"{source}: a bare record file, not a CVAT export (a .zip or a folder); "
+            f"use `tfod convert {source} {target} --to {to_format}`"
+        )
     run_conversion(source, target, "cvat-tfrecord", to_format, options)
 
 

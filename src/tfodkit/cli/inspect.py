@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from tfodkit.cli.progress import progress_bar
 from tfodkit.formats import format_names
 from tfodkit.parallel import default_workers
 
@@ -53,6 +54,15 @@ def _console() -> Any:
 
     # Piped output (a file, `less`, CI logs) gets wide tables instead of rich's 80-column default.
     return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+
+
+def _schema_text(schema: dict[str, Any] | None, types: dict[str, int]) -> str:
+    """The schema table's word on a key: its kinds and scope, and a warning when a record holds another kind."""
+    if schema is None:
+        return "-"
+    text = f"{' or '.join(schema['kinds'])}, per {'object' if schema['per_object'] else 'image'}"
+    wrong = [kind for kind in types if kind not in schema["kinds"]]
+    return text + (f" (not {', '.join(wrong)}: `tfod validate` shows where)" if wrong else "")
 
 
 def _table(
@@ -98,7 +108,8 @@ def info_command(
     """
     from tfodkit.inspect.info import dataset_info
 
-    report = dataset_info(path, format_name, label_map=label_map, images_dir=images_dir)
+    with progress_bar(not as_json, f"info {path}"):
+        report = dataset_info(path, format_name, label_map=label_map, images_dir=images_dir)
     if as_json:
         _echo_json(report.as_dict())
     else:
@@ -141,12 +152,16 @@ def _print_info(report: Any) -> None:
     )
     if report.keys:
         rows = [
-            (key, ", ".join(f"{kind} {count}" for kind, count in entry["types"].items()), entry["records"])
+            (
+                key,
+                ", ".join(f"{kind} {count}" for kind, count in entry["types"].items()),
+                entry["records"],
+                _schema_text(entry.get("schema"), entry["types"]),
+            )
             for key, entry in sorted(report.keys.items())
         ]
-        console.print(
-            _table("Keys" if report.files else "Object attributes", ("key", "types", "records"), rows, right=(2,))
-        )
+        columns = ("key", "types", "records", "schema")
+        console.print(_table("Keys" if report.files else "Object attributes", columns, rows, right=(2,)))
     formats = ", ".join(f"{name} {count}" for name, count in report.image_formats.most_common()) or "none"
     console.print(f"Images embedded: {report.embedded_images} of {report.records} ({formats})")
     if report.label_map is not None:
@@ -201,9 +216,10 @@ def stats_command(
     """
     from tfodkit.inspect.stats import compute_stats
 
-    report = compute_stats(
-        path, format_name, masks=masks, label_map=label_map, images_dir=images_dir, subset=subset, workers=workers
-    )
+    with progress_bar(not as_json, f"stats {path}"):
+        report = compute_stats(
+            path, format_name, masks=masks, label_map=label_map, images_dir=images_dir, subset=subset, workers=workers
+        )
     charts = []
     if plot_dir is not None:
         from tfodkit.inspect.charts import write_stats_charts
@@ -334,15 +350,16 @@ def validate_command(
     """
     from tfodkit.inspect.validate import CHECKS, validate
 
-    report = validate(
-        path,
-        format_name,
-        label_map=label_map,
-        images_dir=images_dir,
-        decode_images=not no_decode,
-        workers=workers,
-        max_findings=max_findings,
-    )
+    with progress_bar(not as_json, f"validate {path}"):
+        report = validate(
+            path,
+            format_name,
+            label_map=label_map,
+            images_dir=images_dir,
+            decode_images=not no_decode,
+            workers=workers,
+            max_findings=max_findings,
+        )
     if as_json:
         _echo_json(report.as_dict())
     else:
@@ -412,17 +429,18 @@ def preview_command(
     """
     from tfodkit.inspect.preview import preview
 
-    report = preview(
-        path,
-        output,
-        format_name,
-        limit=limit,
-        subset=subset,
-        labels=list(labels) or None,
-        images_dir=images_dir,
-        label_map=label_map,
-        masks=not no_masks,
-    )
+    with progress_bar(not as_json, f"preview {path}", "images"):
+        report = preview(
+            path,
+            output,
+            format_name,
+            limit=limit,
+            subset=subset,
+            labels=list(labels) or None,
+            images_dir=images_dir,
+            label_map=label_map,
+            masks=not no_masks,
+        )
     document = {
         "output": report.output,
         "index": f"{report.output}/index.html",

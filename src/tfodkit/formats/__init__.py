@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -68,8 +69,17 @@ def get_format(name: str) -> FormatInfo:
     return FormatInfo(name, description, importlib.import_module(module_name))
 
 
+def _exists(path: str) -> bool:
+    """False only for a local path that is surely absent (URLs and glob patterns are left to the readers)."""
+    from tfodkit.storage import is_url
+
+    return is_url(path) or any(character in str(path) for character in "*?[") or os.path.lexists(path)
+
+
 def detect_format(path: str) -> str:
     """The name of the one format ``path`` looks like; raises :class:`UsageError` when none or several match."""
+    if not _exists(path):
+        raise UsageError(f"{path}: no such file or folder")
     matches = []
     for name in _MODULES:
         module = get_format(name).module

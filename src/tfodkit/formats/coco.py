@@ -294,7 +294,7 @@ def _iterate(
         "COCO annotation(s) skipped: width or height not positive, or the box reaches past the image "
         "(as create_coco_tf_record.py skips them)",
     )
-    warn_count(dropped_rle, "COCO RLE segmentation(s) not kept as masks; read with include_masks=True to keep them")
+    warn_count(dropped_rle, "COCO RLE segmentation(s) not kept as masks; read with --include-masks to keep them")
     warn_count(missing_images, "COCO image file(s) not found; their items carry no image bytes")
 
 

@@ -841,7 +841,7 @@ def write(dataset: Dataset, path: str, *, save_images: bool = False) -> None:
 
 def _image_bytes(item: Item) -> bytes:
     if not item.image.has_bytes:
-        raise FormatError(f"item {item.id!r}: its image has no bytes to save (write without save_images)")
+        raise FormatError(f"item {item.id!r}: its image has no bytes to save (write without --save-images)")
     return item.image.read()
 
 
@@ -855,7 +855,7 @@ def _write_folder(dataset: Dataset, target: str, save_images: bool) -> None:
             if destination.exists():
                 raise FormatError(f"item {item.id!r}: two items share the image name {name!r}")
             if not save_image(item.image, destination):
-                raise FormatError(f"item {item.id!r}: its image has no bytes to save (write without save_images)")
+                raise FormatError(f"item {item.id!r}: its image has no bytes to save (write without --save-images)")
 
         body_path = temp / ".annotations-body.xml"
         with open(body_path, "w+b") as body:

@@ -8,8 +8,8 @@ Example:
     >>> path = os.path.join(tempfile.mkdtemp(), "train.tfrecord")
     >>> items = [Item("a", ImageRef("a.jpg", width=8, height=8), Objects.from_boxes([[0, 0, 4, 4]], [1]))]
     >>> tfod.write(Dataset(items, LabelMap.from_names(["cat"])), path, save_images=False)
-    >>> validate(path).clean, compute_stats(path).objects, dataset_info(path).records
-    (True, 1, 1)
+    >>> validate(path).counts, compute_stats(path).objects, dataset_info(path).records
+    ({'image_missing': 1}, 1, 1)
 """
 
 from tfodkit.inspect.diff import DiffReport, diff, diff_datasets

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tfodkit.inspect.preview import label_color, load_font
+from tfodkit.inspect.preview import font_for, label_color, load_font
 
 WIDTH = 960
 MAX_ROWS = 60
@@ -58,9 +58,11 @@ def bar_chart(
     categories = list(categories)[:MAX_ROWS]
     names = list(series)
     values = {name: list(series[name])[: len(categories)] for name in names}
-    title_font, font, small = load_font(20), load_font(14), load_font(12)
+    title_font, small = load_font(20), load_font(12)
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    label_width = max([probe.textlength(category, font=font) for category in categories] + [40])
+    # category names (labels) may be in any script: each gets a font with its glyphs
+    fonted = [font_for(category, 14) for category in categories]
+    label_width = max([probe.textlength(text, font=face) for face, text in fonted] + [40])
     left = math.ceil(min(label_width, WIDTH * 0.4)) + 24
     right = 90
     bar = 14
@@ -94,16 +96,15 @@ def bar_chart(
             font=small,
         )
         tick += step
-    for index, category in enumerate(categories):
+    for index, (face, text) in enumerate(fonted):
         y = top + index * row + 5
-        text = category
-        while len(text) > 1 and probe.textlength(text, font=font) > left - 24:
+        while len(text) > 1 and probe.textlength(text, font=face) > left - 24:
             text = text[:-2] + "…"
         draw.text(
-            (left - 12 - probe.textlength(text, font=font), y + (bar * len(names) - 16) / 2),
+            (left - 12 - probe.textlength(text, font=face), y + (bar * len(names) - 16) / 2),
             text,
             fill=(30, 30, 30),
-            font=font,
+            font=face,
         )
         for number, name in enumerate(names):
             value = values[name][index] if index < len(values[name]) else 0

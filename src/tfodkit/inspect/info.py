@@ -12,8 +12,8 @@ Example:
     >>> items = [Item("a", ImageRef("a.jpg", width=4, height=4), Objects.from_boxes([[0, 0, 2, 2]], [1]))]
     >>> tfod.write(Dataset(items, LabelMap.from_names(["cat"])), os.path.join(folder, "train.tfrecord"), save_images=False)
     >>> report = dataset_info(folder)
-    >>> report.records, report.records_per_subset, report.keys["image/object/bbox/xmin"]
-    (1, {'train': 1}, {'records': 1, 'types': {'float': 1}})
+    >>> report.records, report.records_per_subset, report.keys["image/object/bbox/xmin"]["types"]
+    (1, {'train': 1}, {'float': 1})
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from tfodkit import progress
 from tfodkit.errors import TfodError
 from tfodkit.formats import tfod
 from tfodkit.inspect.partial_decode import FeatureSelector, feature_kinds
@@ -160,7 +161,9 @@ def _record_info(path: str, format_name: str, label_map: str | None) -> InfoRepo
     report.label_map, report.label_map_path = find_label_map_for(path, label_map)
     selector = FeatureSelector(_INFO_KEYS, head_keys=(tfod.ENCODED,))
     label_keys: Counter[Any] = Counter()
-    for source in record_sources(path):
+    sources = record_sources(path)
+    progress.start(progress.indexed_records(source.path for source in sources))
+    for source in sources:
         file = FileInfo(source.where, source.subset, source.size, None, shard=shard_of(source.where))
         report.files.append(file)
         report.records_per_subset.setdefault(source.subset, 0)
@@ -192,6 +195,7 @@ def _read_file(
             raise type(error)(error.message, path=source.where, record_index=index, offset=error.offset) from None
         file.records += 1
         report.records += 1
+        progress.advance()
         report.records_per_subset[source.subset] += 1
         for key, kind in kinds.items():
             entry = keys.get(key)
@@ -215,8 +219,22 @@ def _read_file(
                 label_keys[text] += 1
             elif numbers is not None and position < len(numbers):
                 label_keys[int(numbers[position])] += 1
-    for entry in keys.values():
+    for key, entry in keys.items():
         entry["types"] = dict(entry["types"])
+        entry["schema"] = schema_of(key)
+
+
+def schema_of(key: str) -> dict[str, Any] | None:
+    """What the detection schema says of ``key`` (None for keys outside it), for ``info``'s key table.
+
+    Example:
+        >>> schema_of("image/object/bbox/xmin")
+        {'kinds': ['float'], 'per_object': True, 'writer': 'tfodkit'}
+    """
+    entry = tfod.SCHEMA_BY_KEY.get(key)
+    if entry is None:
+        return None
+    return {"kinds": list(entry.kinds), "per_object": entry.per_object, "writer": entry.writer}
 
 
 def _missing_shards(files: list[FileInfo]) -> dict[str, list[int]]:
@@ -239,8 +257,10 @@ def _dataset_info(path: str, format_name: str, label_map: str | None, images_dir
     report = InfoReport(str(path), format_name)
     dataset = read_dataset(path, format_name, label_map=label_map, images_dir=images_dir)
     attributes: Counter[str] = Counter()
+    progress.start(dataset.length)
     for item in dataset:
         report.records += 1
+        progress.advance()
         report.records_per_subset[item.subset] = report.records_per_subset.get(item.subset, 0) + 1
         count = len(item.objects)
         report.objects += count

@@ -3,7 +3,8 @@
 One PNG per image in ``DIR/images/``, a JPEG thumbnail in ``DIR/thumbs/`` and ``DIR/index.html``
 (:mod:`tfodkit.inspect.gallery`). Every label gets its own colour (a fixed palette of distinct colours, in
 label-map order, then golden-ratio hues); names are drawn on a filled tag in a TrueType font (DejaVu Sans when
-installed, else Pillow's scalable default font), with small images scaled up first so text stays legible.
+installed, else Pillow's scalable default font; names in other scripts in the first installed font that has
+their glyphs, see :func:`font_for`), with small images scaled up first so text stays legible.
 Images come from the record (``image/encoded``) or from ``images_dir``; an item without image bytes is
 drawn on a grey canvas of its size.
 
@@ -28,6 +29,9 @@ import colorsys
 import io
 import os
 import re
+import shutil
+import subprocess
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -35,7 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from tfodkit.errors import FormatError, UsageError
+from tfodkit import progress
+from tfodkit.errors import FormatError, TfodWarning, UsageError
 from tfodkit.inspect import gallery
 from tfodkit.model import Item, LabelMap
 from tfodkit.storage import atomic_path
@@ -130,16 +135,67 @@ def load_font(size: int) -> Any:
 
 @lru_cache(maxsize=32)
 def _fallback_fonts(size: int) -> tuple[Any, ...]:
+    return tuple(font for font in (_truetype(path, size) for path in FALLBACK_FONTS if os.path.isfile(path)) if font)
+
+
+@lru_cache(maxsize=64)
+def _truetype(path: str, size: int) -> Any:
     from PIL import ImageFont
 
-    fonts = []
-    for path in FALLBACK_FONTS:
-        if os.path.isfile(path):
-            try:
-                fonts.append(ImageFont.truetype(path, size))
-            except OSError:
-                continue
-    return tuple(fonts)
+    try:
+        return ImageFont.truetype(path, size)
+    except OSError:
+        return None
+
+
+@lru_cache(maxsize=1024)
+def _fc_match(character: str) -> str | None:
+    """The font file fontconfig picks for ``character`` (``fc-match :charset=HEX``), when fc-match is installed.
+
+    fontconfig answers with its best font even when none has the character, so the caller checks the glyph.
+    """
+    executable = shutil.which("fc-match")
+    if executable is None:
+        return None
+    try:
+        result = subprocess.run(
+            [executable, "-f", "%{file}", f":charset={ord(character):x}"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None
+
+
+def _system_font_for(text: str, size: int) -> Any:
+    """A font fontconfig finds for the characters of ``text``, when one of them has every glyph."""
+    for character in dict.fromkeys(text):
+        if character.isspace():
+            continue
+        path = _fc_match(character)
+        font = _truetype(path, size) if path else None
+        if font is not None and _has_glyphs(font, text):
+            return font
+    return None
+
+
+_warned_missing_glyphs = False  # warn once per run, not per label or image
+
+
+def _warn_missing_glyphs(text: str) -> None:
+    global _warned_missing_glyphs
+    if _warned_missing_glyphs:
+        return
+    _warned_missing_glyphs = True
+    warnings.warn(
+        f"no installed font draws every character of label {text!r}; the missing ones are drawn as '?' "
+        "(install fonts-noto-cjk or fonts-wqy-microhei for CJK, fonts-dejavu-core for Cyrillic and Arabic)",
+        TfodWarning,
+        stacklevel=3,
+    )
 
 
 def _glyph(font: Any, character: str) -> tuple[Any, bytes]:
@@ -156,8 +212,16 @@ def _has_glyphs(font: Any, text: str) -> bool:
 
 
 def font_for(text: str, size: int) -> tuple[Any, str]:
-    """(font, text to draw): the first font that has every glyph of ``text``; when none has, the main font and
-    ``text`` with the missing characters shown as ``?`` (the gallery page still shows the real name)."""
+    """(font, text to draw): the first font that has every glyph of ``text`` — the main font, the known fallback
+    paths (Noto CJK, WenQuanYi, DejaVu), then what fontconfig's ``fc-match`` finds; when none has, the main font
+    and ``text`` with the missing characters shown as ``?`` (the gallery page still shows the real name), with a
+    warning once per run.
+
+    Example:
+        >>> font, text = font_for("car", 14)
+        >>> text
+        'car'
+    """
     main = load_font(size)
     if not hasattr(main, "getmask") or not hasattr(main, "path"):
         return main, text
@@ -166,6 +230,10 @@ def font_for(text: str, size: int) -> tuple[Any, str]:
     for font in _fallback_fonts(size):
         if _has_glyphs(font, text):
             return font, text
+    found = _system_font_for(text, size)
+    if found is not None:
+        return found, text
+    _warn_missing_glyphs(text)
     return main, "".join(character if _has_glyphs(main, character) else "?" for character in text)
 
 
@@ -320,9 +388,12 @@ def preview(
     with atomic_path(target) as folder:
         (folder / "images").mkdir(parents=True)
         (folder / "thumbs").mkdir()
+        total = dataset.length if limit is None or dataset.length is None else min(limit, dataset.length)
+        progress.start(total if subset is None and not labels else None)
         for item in dataset:
             if limit is not None and report.images >= limit:
                 break
+            progress.advance()
             names = [
                 dataset.label_map.name_of(label_id) or f"label_{label_id}"
                 for label_id in item.objects.label_ids.tolist()

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from tfodkit import progress
 from tfodkit.errors import FormatError, TfodError
 from tfodkit.formats import tfod
 from tfodkit.inspect.histogram import Histogram
@@ -48,9 +49,12 @@ COCO_SMALL, COCO_MEDIUM = 32**2, 96**2  # COCO's object size categories, by pixe
 NO_LABEL = "(no label)"
 
 _BATCH = 4096  # images whose boxes are binned together: numpy per batch, not per image
-_STATS_KEYS = (tfod.CLASS_TEXT,)
-_INT_KEYS = (tfod.WIDTH, tfod.HEIGHT, tfod.CLASS_LABEL)  # read as packed varint bytes, decoded when needed
-_BOX_KEYS = (tfod.XMIN, tfod.YMIN, tfod.XMAX, tfod.YMAX)  # read as packed float32 bytes, joined per batch
+# The keys stats reads, each in the mode its schema kind asks for: int64 lists as packed varint bytes (decoded
+# when needed), float lists (the boxes) as packed float32 bytes joined per batch, bytes lists as values.
+_READ_KEYS = (tfod.WIDTH, tfod.HEIGHT, *tfod.BOX_KEYS, tfod.CLASS_LABEL, tfod.CLASS_TEXT)
+_STATS_KEYS = tfod.keys_of_kind(_READ_KEYS, tfod.KIND_BYTES)
+_INT_KEYS = tfod.keys_of_kind(_READ_KEYS, tfod.KIND_INT64)
+_BOX_KEYS = tfod.keys_of_kind(_READ_KEYS, tfod.KIND_FLOAT)
 
 
 def _fraction_histogram() -> Histogram:
@@ -352,10 +356,13 @@ def compute_stats(
         labels = found or LabelMap()
         sources = [source for source in record_sources(path) if subset is None or source.subset == subset]
         parts = _parts(sources, workers)
+        progress.start(progress.indexed_records(source.path for source in sources))
         for part in ordered_map(
             functools.partial(_part_stats, masks=masks), parts, workers=min(workers, len(parts)), chunk_size=1
         ):
+            before = report.images
             accumulator.merge(part)
+            progress.advance(report.images - before)  # parts run in worker processes: counted as each ends
     else:
         from tfodkit.pipeline import read_dataset
 
@@ -533,7 +540,9 @@ def _mask_arrays(values: Any, count: int, height: int, width: int) -> list[np.nd
 # ------------------------------------------------------------------------------------------ other formats
 def _add_items(accumulator: _Accumulator, dataset: Dataset, *, masks: bool, subset: str | None) -> None:
     label_map = dataset.label_map
+    progress.start(dataset.length if subset is None else None)
     for item in dataset:
+        progress.advance()
         if subset is not None and item.subset != subset:
             continue
         width, height = item.image.size

@@ -18,27 +18,35 @@ Example:
     ...     writer.write(encode_example({"image/height": [10], "image/width": [10], "image/filename": [b"a.jpg"],
     ...         "image/object/bbox/xmin": [0.5], "image/object/bbox/xmax": [0.2],
     ...         "image/object/bbox/ymin": [0.0], "image/object/bbox/ymax": [1.5], "image/object/class/text": [b"cat"]}))
-    >>> [(f.check, f.record, f.key) for f in validate(path).findings]
-    [('box_order', 0, 'image/object/bbox/xmin'), ('box_range', 0, 'image/object/bbox/ymax')]
+    >>> for finding in validate(path).findings:
+    ...     print(finding.check, finding.record, finding.key)
+    box_order 0 image/object/bbox/xmin
+    box_range 0 image/object/bbox/ymax
+    image_missing 0 image/encoded
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import io
 import math
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from tfodkit.errors import FormatError, TfodError
-from tfodkit.example import decode_example
+from tfodkit import progress
+from tfodkit.errors import FormatError, LabelMapError
 from tfodkit.formats import tfod
 from tfodkit.inspect.info import shard_of
+from tfodkit.inspect.record_checks import (
+    BOX_KEYS,
+    EXPECTED_KINDS,
+    PER_OBJECT_KEYS,
+    Problem,
+    RecordContext,
+    image_size_of,
+    RecordFacts,
+    check_record,
+)
 from tfodkit.inspect.scan import DamagedRange, IntactRecord, scan_records
 from tfodkit.inspect.sources import (
     RecordSource,
@@ -48,8 +56,11 @@ from tfodkit.inspect.sources import (
     record_sources,
     resolve_format,
 )
-from tfodkit.model import Dataset, Item, LabelMap, image_format_of
+from tfodkit.model import Dataset, Item, LabelMap
 from tfodkit.parallel import ordered_map
+
+__all__ = ["BOX_KEYS", "CHECKS", "EXPECTED_KINDS", "PER_OBJECT_KEYS", "Finding", "ValidationReport", "check_item",
+           "check_record", "validate"]
 
 CHECKS: dict[str, str] = {
     "crc": "damaged bytes: a length or data CRC does not verify, or the file ends inside a record",
@@ -70,44 +81,14 @@ CHECKS: dict[str, str] = {
     "image_format": "image/format does not name the format of the embedded bytes",
     "image_decode": "the image cannot be decoded",
     "image_size": "the image size differs from image/width x image/height, or they are not positive",
-    "image_missing": "the image named by the record is neither embedded nor found in --images",
+    "image_missing": "the record embeds no image bytes (the OD API cannot train on it), or an item's image is missing",
+    "label_map": "the label map cannot be used: id 0 for a label other than background, duplicate names or ids",
     "duplicate_filename": "another record has the same image/filename",
     "duplicate_source_id": "another record has the same image/source_id",
     "mask_decode": "an instance mask cannot be decoded",
     "mask_size": "an instance mask's size differs from the image size",
 }
 
-# The type each detection key must have; image/object/mask may be PNG bytes or NUMERICAL_MASKS floats.
-EXPECTED_KINDS: dict[str, tuple[str, ...]] = {
-    tfod.FILENAME: ("bytes",),
-    tfod.SOURCE_ID: ("bytes",),
-    tfod.HEIGHT: ("int64",),
-    tfod.WIDTH: ("int64",),
-    tfod.ENCODED: ("bytes",),
-    tfod.FORMAT: ("bytes",),
-    tfod.SHA256: ("bytes",),
-    tfod.XMIN: ("float",),
-    tfod.XMAX: ("float",),
-    tfod.YMIN: ("float",),
-    tfod.YMAX: ("float",),
-    tfod.CLASS_LABEL: ("int64",),
-    tfod.CLASS_TEXT: ("bytes",),
-    tfod.MASK: ("bytes", "float"),
-    "image/object/difficult": ("int64",),
-    "image/object/truncated": ("int64",),
-    "image/object/view": ("bytes",),
-    "image/object/is_crowd": ("int64",),
-    "image/object/area": ("float",),
-    "image/object/group_of": ("int64",),
-    "image/object/weight": ("float",),
-    "image/object/keypoint/x": ("float",),
-    "image/object/keypoint/y": ("float",),
-    "image/object/keypoint/visibility": ("int64",),
-    "image/object/keypoint/text": ("bytes",),
-}
-BOX_KEYS = (tfod.XMIN, tfod.YMIN, tfod.XMAX, tfod.YMAX)
-PER_OBJECT_KEYS = (tfod.XMAX, tfod.YMIN, tfod.YMAX, tfod.CLASS_LABEL, *tfod.OBJECT_EXTRAS)
-FORMAT_ALIASES = {"jpg": "jpeg", "tif": "tiff"}
 DEFAULT_MAX_FINDINGS = 1000
 PIXEL_SLACK = 1e-3  # pixels a box of a pixel-box format may pass the image edge by (float noise of conversions)
 
@@ -191,310 +172,6 @@ class ValidationReport:
         }
 
 
-# ------------------------------------------------------------------------------------------ one record
-@dataclass(frozen=True)
-class _Context:
-    """What a record check needs besides the record (picklable: it goes to worker processes)."""
-
-    label_map: LabelMap | None
-    decode_images: bool
-    images_dir: str | None
-
-
-# (check, key, object index, message)
-Problem = tuple[str, str | None, int | None, str]
-
-
-@dataclass
-class _RecordFacts:
-    """What the cross-record checks need of one record."""
-
-    filename: str = ""
-    source_id: str = ""
-    labels: list[tuple[str, int]] = field(default_factory=list)  # (class/text, class/label) pairs with both
-    image_checked: bool = False
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, np.ndarray):
-        return "float" if value.dtype.kind == "f" else "int64"
-    return "bytes"
-
-
-def check_record(record: bytes, context: _Context) -> tuple[list[Problem], _RecordFacts]:
-    """The problems of one serialized record on its own, and the facts the cross-record checks need."""
-    problems: list[Problem] = []
-    facts = _RecordFacts()
-    try:
-        features = decode_example(record)
-    except TfodError as error:
-        where = "" if error.offset is None else f" (at byte {error.offset} of the record)"
-        return [("decode", None, None, f"{error.message}{where}")], facts
-
-    usable: dict[str, Any] = {}
-    for key, value in features.items():
-        expected = EXPECTED_KINDS.get(key)
-        empty = isinstance(value, list) and not value  # an empty list has no telling type
-        if expected is not None and not empty and _kind(value) not in expected:
-            problems.append(("key_type", key, None, f"is a {_kind(value)} list; expected {' or '.join(expected)}"))
-        else:
-            usable[key] = value
-
-    facts.filename = _text(usable.get(tfod.FILENAME))
-    facts.source_id = _text(usable.get(tfod.SOURCE_ID))
-    height = _positive_int(usable, tfod.HEIGHT, features, problems)
-    width = _positive_int(usable, tfod.WIDTH, features, problems)
-    count = _check_lists(usable, problems)
-    if count is not None:
-        _check_boxes(usable, count, problems)
-        _check_labels(usable, count, context.label_map, problems, facts)
-    for key in ("image/object/area", "image/object/weight"):
-        values = usable.get(key)
-        if isinstance(values, np.ndarray):
-            for index in np.flatnonzero(~np.isfinite(values)).tolist():
-                problems.append(("nan", key, index, f"is {values[index]}"))
-    _check_image(usable, width, height, context, problems, facts)
-    if count is not None:
-        _check_masks(usable, count, width, height, context.decode_images, problems)
-    return problems, facts
-
-
-def _text(values: Any) -> str:
-    if isinstance(values, list) and values:
-        return values[0].decode("utf-8", "replace")
-    return ""
-
-
-def _positive_int(usable: dict[str, Any], key: str, features: dict[str, Any], problems: list[Problem]) -> int | None:
-    values = usable.get(key)
-    if values is None or len(values) == 0:
-        if key not in features or key in usable:  # absent, or present and empty (a wrong type is reported already)
-            problems.append(("missing_key", key, None, "is absent" if key not in features else "is empty"))
-        return None
-    value = int(values[0])
-    if value <= 0:
-        problems.append(("image_size", key, None, f"is {value}"))
-        return None
-    return value
-
-
-def _check_lists(usable: dict[str, Any], problems: list[Problem]) -> int | None:
-    """The number of objects, or None when the box lists cannot tell it; reports lists of other lengths."""
-    present = [key for key in BOX_KEYS if key in usable]
-    if not present:
-        return 0 if tfod.CLASS_LABEL not in usable and tfod.CLASS_TEXT not in usable else _labels_only(usable, problems)
-    if len(present) < 4:
-        missing = [key for key in BOX_KEYS if key not in usable]
-        problems.append(("missing_key", missing[0], None, f"is absent while {present[0]} is present"))
-        return None
-    count = len(usable[tfod.XMIN])
-    consistent = True
-    for key in PER_OBJECT_KEYS:
-        if key in usable and len(usable[key]) != count:
-            problems.append(
-                ("list_length", key, None, f"has {len(usable[key])} values for {count} boxes ({tfod.XMIN})")
-            )
-            consistent = consistent and key not in BOX_KEYS and key != tfod.CLASS_LABEL
-    texts = usable.get(tfod.CLASS_TEXT)
-    if texts is not None and len(texts) not in (0, count):
-        problems.append(
-            ("list_length", tfod.CLASS_TEXT, None, f"has {len(texts)} values for {count} boxes ({tfod.XMIN})")
-        )
-        consistent = False
-    return count if consistent else None
-
-
-def _labels_only(usable: dict[str, Any], problems: list[Problem]) -> None:
-    labels = max(len(usable.get(tfod.CLASS_LABEL, ())), len(usable.get(tfod.CLASS_TEXT, ())))
-    if labels:
-        problems.append(("missing_key", tfod.XMIN, None, f"no boxes, but {labels} object label(s)"))
-    return None
-
-
-def _check_boxes(usable: dict[str, Any], count: int, problems: list[Problem]) -> None:
-    if not count:
-        return
-    boxes = np.stack([np.asarray(usable[key], dtype=np.float64) for key in BOX_KEYS], axis=1)
-    finite = np.isfinite(boxes)
-    for index in range(count):
-        row = boxes[index]
-        if not finite[index].all():
-            key = BOX_KEYS[int(np.flatnonzero(~finite[index])[0])]
-            problems.append(("nan", key, index, f"box {_box_text(row)}"))
-            continue
-        outside = np.flatnonzero((row < 0) | (row > 1))
-        if outside.size:
-            problems.append(
-                ("box_range", BOX_KEYS[int(outside[0])], index, f"box {_box_text(row)} is not inside [0, 1]")
-            )
-        xmin, ymin, xmax, ymax = row.tolist()
-        if xmin > xmax:
-            problems.append(("box_order", tfod.XMIN, index, f"xmin {xmin:.6g} > xmax {xmax:.6g}"))
-        if ymin > ymax:
-            problems.append(("box_order", tfod.YMIN, index, f"ymin {ymin:.6g} > ymax {ymax:.6g}"))
-        if xmin == xmax or ymin == ymax:
-            problems.append(
-                ("box_empty", tfod.XMIN if xmin == xmax else tfod.YMIN, index, f"box {_box_text(row)} has no area")
-            )
-
-
-def _box_text(row: np.ndarray) -> str:
-    return "[" + ", ".join(f"{value:.6g}" for value in row.tolist()) + "] (xmin, ymin, xmax, ymax)"
-
-
-def _check_labels(
-    usable: dict[str, Any], count: int, label_map: LabelMap | None, problems: list[Problem], facts: _RecordFacts
-) -> None:
-    texts = usable.get(tfod.CLASS_TEXT) or []
-    numbers = usable.get(tfod.CLASS_LABEL)
-    for index in range(count):
-        text_bytes = texts[index] if index < len(texts) else b""
-        number = int(numbers[index]) if numbers is not None and index < len(numbers) else None
-        try:
-            text = text_bytes.decode("utf-8")
-        except UnicodeDecodeError:
-            problems.append(("label_unknown", tfod.CLASS_TEXT, index, f"{text_bytes!r} is not UTF-8 text"))
-            continue
-        if not text and number is None:
-            problems.append(
-                ("missing_key", tfod.CLASS_TEXT, index, "the object has neither class/text nor class/label")
-            )
-            continue
-        if number is not None and number <= 0:
-            problems.append(
-                ("label_id", tfod.CLASS_LABEL, index, f"is {number}; object ids start at 1 (0 is background)")
-            )
-        if label_map is not None:
-            if number is not None and number > 0 and number not in label_map:
-                problems.append(("label_unknown", tfod.CLASS_LABEL, index, f"id {number} is not in the label map"))
-            if text and label_map.id_of(text) is None:
-                problems.append(("label_unknown", tfod.CLASS_TEXT, index, f"{text!r} is not in the label map"))
-            if text and number is not None and number in label_map and label_map.id_of(text) is not None:
-                if label_map.name_of(number) != text:
-                    problems.append(
-                        (
-                            "label_mismatch",
-                            tfod.CLASS_TEXT,
-                            index,
-                            f"{text!r} but class/label {number} is {label_map.name_of(number)!r} in the label map",
-                        )
-                    )
-        if text and number is not None:
-            facts.labels.append((text, number))
-
-
-def _check_image(
-    usable: dict[str, Any],
-    width: int | None,
-    height: int | None,
-    context: _Context,
-    problems: list[Problem],
-    facts: _RecordFacts,
-) -> None:
-    encoded_list = usable.get(tfod.ENCODED) or [b""]
-    encoded = encoded_list[0]
-    sha = _text(usable.get(tfod.SHA256)).strip().lower()
-    declared_format = _text(usable.get(tfod.FORMAT)).strip().lower()
-    if sha and hashlib.sha256(encoded).hexdigest() != sha:
-        problems.append(
-            (
-                "sha256",
-                tfod.SHA256,
-                None,
-                "does not match image/encoded" if encoded else "is set but image/encoded is empty",
-            )
-        )
-    key = tfod.ENCODED
-    if not encoded:
-        if context.images_dir is None or not facts.filename:
-            return
-        path = os.path.join(context.images_dir, facts.filename)
-        if not os.path.isfile(path):
-            problems.append(
-                (
-                    "image_missing",
-                    tfod.FILENAME,
-                    None,
-                    f"{facts.filename!r} is not embedded and not in {context.images_dir}",
-                )
-            )
-            return
-        with open(path, "rb") as file:
-            encoded = file.read()
-        key = tfod.FILENAME
-    elif declared_format:
-        actual = image_format_of(encoded)
-        if actual and FORMAT_ALIASES.get(declared_format, declared_format) != actual:
-            problems.append(("image_format", tfod.FORMAT, None, f"says {declared_format!r} but the bytes are {actual}"))
-    facts.image_checked = True
-    size = _image_size(encoded, context.decode_images, key, problems)
-    if size is not None and width is not None and height is not None and size != (width, height):
-        problems.append(
-            ("image_size", key, None, f"the image is {size[0]}x{size[1]}, the record says {width}x{height}")
-        )
-
-
-def _image_size(encoded: bytes, decode: bool, key: str, problems: list[Problem]) -> tuple[int, int] | None:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(encoded)) as image:
-            size = image.size
-            if decode:
-                image.load()
-        return size
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        problems.append(("image_decode", key, None, f"cannot decode the image: {_image_error(error)}"))
-        return None
-
-
-def _image_error(error: Exception) -> str:
-    from PIL import UnidentifiedImageError
-
-    if isinstance(error, UnidentifiedImageError):  # its text names a BytesIO object's address
-        return "not an image format Pillow can identify"
-    return str(error) or type(error).__name__
-
-
-def _check_masks(
-    usable: dict[str, Any], count: int, width: int | None, height: int | None, decode: bool, problems: list[Problem]
-) -> None:
-    values = usable.get(tfod.MASK)
-    if values is None or len(values) == 0:
-        return
-    if isinstance(values, np.ndarray):  # NUMERICAL_MASKS: N*H*W floats
-        if width is not None and height is not None and values.size != count * width * height:
-            problems.append(
-                (
-                    "mask_size",
-                    tfod.MASK,
-                    None,
-                    f"holds {values.size} numbers; {count} masks of {width}x{height} need {count * width * height}",
-                )
-            )
-        return
-    if len(values) != count:
-        problems.append(("list_length", tfod.MASK, None, f"has {len(values)} masks for {count} boxes"))
-        return
-    from PIL import Image, UnidentifiedImageError
-
-    for index, png in enumerate(values):
-        if not png:
-            continue
-        try:
-            with Image.open(io.BytesIO(png)) as image:
-                size = image.size
-                if decode:
-                    image.load()
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
-            problems.append(("mask_decode", tfod.MASK, index, f"cannot decode the mask: {_image_error(error)}"))
-            continue
-        if width is not None and height is not None and size != (width, height):
-            problems.append(
-                ("mask_size", tfod.MASK, index, f"the mask is {size[0]}x{size[1]}, the image {width}x{height}")
-            )
-
-
 # ------------------------------------------------------------------------------------------ a dataset
 class _CrossChecks:
     """Checks across records: duplicate names and ids, and (without a label map) labels used two ways."""
@@ -507,7 +184,7 @@ class _CrossChecks:
         self.id_of_text: dict[str, tuple[int, str, int]] = {}
         self.text_of_id: dict[int, tuple[str, str, int]] = {}
 
-    def add(self, facts: _RecordFacts, file: str, record: int, offset: int | None) -> None:
+    def add(self, facts: RecordFacts, file: str, record: int, offset: int | None) -> None:
         for value, seen, check, key in (
             (facts.filename, self.filenames, "duplicate_filename", tfod.FILENAME),
             (facts.source_id, self.source_ids, "duplicate_source_id", tfod.SOURCE_ID),
@@ -571,13 +248,23 @@ def validate(
     name = resolve_format(path, format_name)
     report = ValidationReport(str(path), name, max_findings=max_findings)
     if is_record_input(path, name):
-        labels, report.label_map_path = find_label_map_for(path, label_map)
-        context = _Context(labels, decode_images, images_dir)
+        try:
+            labels, report.label_map_path = find_label_map_for(path, label_map)
+        except LabelMapError as error:  # a finding, not the end: the records are still worth checking
+            report.add(_label_map_finding(error, label_map or str(path)))
+            labels = None
+        context = RecordContext(labels, decode_images, images_dir)
         _validate_records(path, context, report, workers)
     else:
         _validate_items(path, name, report, label_map, images_dir, decode_images)
     report.findings.sort(key=_finding_order)
     return report
+
+
+def _label_map_finding(error: LabelMapError, fallback: str) -> Finding:
+    where = f"line {error.line}: " if error.line is not None else ""
+    message = f"{where}{error.message}; labels are checked across records instead"
+    return Finding("label_map", message, error.path or fallback)
 
 
 def _finding_order(finding: Finding) -> tuple[Any, ...]:
@@ -595,16 +282,18 @@ def _finding_order(finding: Finding) -> tuple[Any, ...]:
     )
 
 
-def _validate_records(path: str, context: _Context, report: ValidationReport, workers: int) -> None:
+def _validate_records(path: str, context: RecordContext, report: ValidationReport, workers: int) -> None:
     sources = record_sources(path)
     cross = _CrossChecks(report, context.label_map)
     _check_shards(sources, report)
+    progress.start(progress.indexed_records(source.path for source in sources))
     check = functools.partial(_check_framed, context=context)
     for source in sources:
         report.files += 1
         for event in ordered_map(check, _framed_records(source, report), workers=workers, chunk_size=8):
             file, record, offset, problems, facts = event
             report.records += 1
+            progress.advance()
             report.images_checked += facts.image_checked
             for check_name, key, index, message in problems:
                 report.add(Finding(check_name, message, file, record, key, index, offset))
@@ -612,8 +301,8 @@ def _validate_records(path: str, context: _Context, report: ValidationReport, wo
 
 
 def _check_framed(
-    job: tuple[str, int, int, bytes], context: _Context
-) -> tuple[str, int, int, list[Problem], _RecordFacts]:
+    job: tuple[str, int, int, bytes], context: RecordContext
+) -> tuple[str, int, int, list[Problem], RecordFacts]:
     file, record, offset, data = job
     problems, facts = check_record(data, context)
     return file, record, offset, problems, facts
@@ -690,12 +379,20 @@ def _validate_items(
 ) -> None:
     from tfodkit.pipeline import read_dataset
 
-    dataset = read_dataset(path, format_name, label_map=label_map, images_dir=images_dir)
+    try:
+        dataset = read_dataset(path, format_name, label_map=label_map, images_dir=images_dir)
+    except LabelMapError as error:
+        if label_map is None:
+            raise
+        report.add(_label_map_finding(error, label_map))
+        dataset = read_dataset(path, format_name, images_dir=images_dir)
     report.files = 1
+    progress.start(dataset.length)
     names: dict[str, int] = {}
     ids: dict[tuple[str, str], int] = {}
     for index, item in enumerate(dataset):
         report.records += 1
+        progress.advance()
         for check_name, key, position, message in check_item(item, dataset, decode_images):
             report.add(Finding(check_name, message, str(path), index, key, position))
         report.images_checked += item.image.has_bytes
@@ -732,7 +429,7 @@ def check_item(item: Item, dataset: Dataset, decode_images: bool = True) -> list
         except FormatError as error:
             problems.append(("image_missing", "image", None, error.message))
         else:
-            image_size = _image_size(encoded, decode_images, "image", problems)
+            image_size = image_size_of(encoded, decode_images, "image", problems)
             if image_size is not None and size is not None and image_size != size:
                 problems.append(
                     (
