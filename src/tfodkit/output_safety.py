@@ -67,6 +67,8 @@ def prepare_output(
         label_map_path = options.get("label_map_out")
         if label_map_path is None and tfod.is_single_file(path) and not is_url(path):
             label_map_path = str(Path(path).parent / tfod.LABEL_MAP_NAME)
+    elif info.name == "cvat" and path.lower().endswith(".xml") and options.get("save_images"):
+        family = [Path(path).parent / "images"] if not is_url(path) else []  # the images go beside the XML file
     check_output(path, inputs=inputs, overwrite=overwrite, also_owned=family)
     if label_map_path is not None:  # its content is compared when written (an identical one is left alone)
         check_output(label_map_path, inputs=inputs, overwrite=True)

@@ -278,7 +278,6 @@ def write_records(
     if overwrite:  # the earlier output's files go when this one is committed, unless written again
         outputs.replace_also(output_family(str(target)) if single_file else _record_files_in(folder))
     outputs.make_folder(folder)  # removed on failure
-    label_map_temp = outputs.temp_path_for(label_map_path)
     encode = functools.partial(
         _encode_for_writer, label_map=dataset.label_map, save_images=save_images, numerical_masks=numerical_masks
     )
@@ -303,7 +302,7 @@ def write_records(
         raise
     label_map_text = format_label_map(dataset.label_map)
     if _keep_label_map(label_map_path, label_map_text, overwrite):
-        label_map_temp.write_text(label_map_text, encoding="utf-8")
+        outputs.temp_path_for(label_map_path).write_text(label_map_text, encoding="utf-8")
     if missing_images:
         warnings.warn(
             f"{missing_images} item(s) had no image bytes to embed; their image/encoded is empty",
@@ -314,12 +313,12 @@ def write_records(
 
 
 def _record_files_in(folder: Path) -> list[Path]:
-    """The files a folder output of records holds that a new one replaces: record files and the label map."""
+    """The record files a folder output holds, which a new one replaces (its label map is written or kept)."""
     try:
         names = os.listdir(folder)
     except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(folder / name for name in names if is_record_name(name) or name == LABEL_MAP_NAME)
+    return sorted(folder / name for name in names if is_record_name(name))
 
 
 def _keep_label_map(path: Path, text: str, overwrite: bool) -> bool:
