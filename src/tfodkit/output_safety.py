@@ -52,7 +52,7 @@ def prepare_output(
 ) -> str:
     """Clean up after a killed run, check the output (see the module), and return the path to write to
     (``.`` and names ending in ``..`` made absolute, so a temporary name can be put beside them)."""
-    if not is_url(path) and Path(path).name in ("", "..") or path in (".", "./"):
+    if not is_url(path) and Path(path).name in ("", ".."):  # ".", "..", "a/.."
         path = os.path.abspath(path)
     removed = remove_leftovers(path)
     if removed:
