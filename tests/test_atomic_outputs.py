@@ -176,7 +176,7 @@ def test_sigint_mid_run_keeps_the_previous_output(tmp_path: Path, many_records: 
     before = snapshot(work)
 
     process = subprocess.Popen(tfod_command(many_records, target, to_format, *extra), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)  # noqa: PLW1509
     try:
         started = time.monotonic()
         while not leftovers(work) and process.poll() is None and time.monotonic() - started < 120:

@@ -183,9 +183,8 @@ def convert(
         )
         inputs = output_safety.input_paths(source, read_options or {})
         with recording_outputs() as written:
-            write_dataset(
-                counted, target, to_format, workers=workers, overwrite=overwrite, inputs=inputs, **dict(write_options or {})
-            )
+            options = dict(write_options or {})
+            write_dataset(counted, target, to_format, workers=workers, overwrite=overwrite, inputs=inputs, **options)
     report.outputs = list(written)
     report.losses = Counter(losses.counts)
     report.loss_messages = dict(losses.messages)
