@@ -164,7 +164,8 @@ def test_dot_as_output_fails_with_one_line(tmp_path: Path, source: Path, monkeyp
     monkeypatch.chdir(work)
     for to_format in ("coco", "tfrecord", "cvat"):
         assert run("convert", str(source), ".", "--to", to_format, "--overwrite") == 2
-        assert last_error(capsys) == f"tfod: error: the output {work} holds the current folder; name a new folder for it"
+        expected = f"tfod: error: the output {work} holds the current folder; name a new folder for it"
+        assert last_error(capsys) == expected
     assert list(work.iterdir()) == []
     assert run("convert", str(source), "./sub", "--to", "coco") == 0  # a new folder below it is fine
     assert (work / "sub" / "annotations").is_dir()
