@@ -135,7 +135,14 @@ def write_records(path: Path, count: int, *, image_bytes: int = 0, big_at: int |
 
 
 def tfod_command(source: Path, target: Path, to_format: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "tfodkit", "convert", str(source), str(target), "--to", to_format, "-q", *extra]
+    """``tfod convert`` replacing ``target`` (these tests write over a previous output on purpose)."""
+    return [sys.executable, "-m", "tfodkit", "convert", str(source), str(target), "--to", to_format, "-q",
+            "--overwrite", *extra]
+
+
+def default_sigint() -> None:
+    """In the child: Ctrl-C interrupts, even when pytest was started with SIGINT ignored (a background job)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 TARGETS = {  # format -> the target's name
@@ -169,7 +176,7 @@ def test_sigint_mid_run_keeps_the_previous_output(tmp_path: Path, many_records: 
     before = snapshot(work)
 
     process = subprocess.Popen(tfod_command(many_records, target, to_format, *extra), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)  # noqa: PLW1509
     try:
         started = time.monotonic()
         while not leftovers(work) and process.poll() is None and time.monotonic() - started < 120:
@@ -235,7 +242,7 @@ def test_a_small_tmpfs_that_fills_up(tmp_path: Path) -> None:
         f"mount -t tmpfs -o size=1m tmpfs {mount}\n"
         f"{sys.executable} -m tfodkit convert {small} {mount}/voc --to voc -q --save-images\n"
         f"(cd {mount} && find . | sort) > {tmp_path}/before.txt\n"
-        f"set +e\n{sys.executable} -m tfodkit convert {big} {mount}/voc --to voc -q --save-images "
+        f"set +e\n{sys.executable} -m tfodkit convert {big} {mount}/voc --to voc -q --save-images --overwrite "
         f"2> {tmp_path}/stderr.txt\necho $? > {tmp_path}/status.txt\n"
         f"(cd {mount} && find . | sort) > {tmp_path}/after.txt\n"
     )

@@ -30,6 +30,36 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this worker when the process that started it dies, even by ``kill -9`` (which
+    gives the parent no chance to stop its pool). On Linux the kernel sends SIGKILL (``PR_SET_PDEATHSIG``);
+    everywhere a daemon thread also checks once a second that the parent is still ours."""
+    import signal
+    import threading
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the thread below does it
+        pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        import time
+
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)  # re-parented: the parent is gone
+
+    threading.Thread(target=watch, name="tfodkit-parent-watch", daemon=True).start()
+
+
 def _apply_chunk(function: Callable[[Input], Output], chunk: list[Input]) -> list[Output]:
     return [function(value) for value in chunk]
 
@@ -71,7 +101,7 @@ def ordered_map(
 
     pending: deque[Future[Any]] = deque()
     max_pending = workers * 4
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
         try:
             while True:
                 while len(pending) < max_pending:

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tfodkit import losses as loss_accounting
+from tfodkit import output_safety, tolerance
 from tfodkit import progress as progress_events
-from tfodkit import tolerance
 from tfodkit.errors import TfodError, UsageError
 from tfodkit.formats import FormatInfo, detect_format, get_format
 from tfodkit.model import Dataset, Item
+from tfodkit.storage import recording_outputs
 from tfodkit.tolerance import skipping_bad_items
 
 Transform = Callable[[Item], Item | None]
@@ -51,6 +52,7 @@ class ConvertReport:
     skipped_examples: list[str] = field(default_factory=list)  # the first few of their errors, in full
     losses: Counter[str] = field(default_factory=Counter)  # what the output does not hold, per kind
     loss_messages: dict[str, str] = field(default_factory=dict)  # kind -> what a user reads after the count
+    outputs: list[str] = field(default_factory=list)  # the files and folders put in place, in order
 
     def loss_lines(self) -> list[str]:
         """One line per loss kind, the largest first: ``"4 polygons not exported; …"``."""
@@ -69,6 +71,7 @@ class ConvertReport:
             "skipped": self.skipped,
             "skipped_examples": list(self.skipped_examples),
             "losses": dict(self.losses),
+            "outputs": list(self.outputs),
             "seconds": round(self.seconds, 3),
         }
 
@@ -100,15 +103,32 @@ def read_dataset(path: str, format_name: str | None = None, **options: Any) -> D
     return info.module.read(path, **options)
 
 
-def write_dataset(dataset: Dataset, path: str, format_name: str, *, workers: int = 1, **options: Any) -> None:
-    """Write ``dataset`` to ``path`` in ``format_name`` (atomically, as every writer does)."""
+def write_dataset(
+    dataset: Dataset,
+    path: str,
+    format_name: str,
+    *,
+    workers: int = 1,
+    overwrite: bool = False,
+    inputs: Sequence[str | None] = (),
+    **options: Any,
+) -> None:
+    """Write ``dataset`` to ``path`` in ``format_name`` (atomically, as every writer does).
+
+    An output that exists (a file, or a folder with anything in it) is refused unless ``overwrite``; one that is,
+    holds or lies inside one of ``inputs`` is always refused (see :func:`tfodkit.storage.check_output`). What a
+    killed run left beside the output is removed first, with a warning.
+    """
     info = get_format(format_name)
     if not info.can_write:
         raise UsageError(f"tfodkit cannot write {info.name}")
     options = {name: value for name, value in options.items() if value is not None}
     check_options(info, options, "write")
+    path = output_safety.prepare_output(info, path, inputs, overwrite, options)
     if "workers" in info.write_options():
         options["workers"] = workers
+    if "overwrite" in info.write_options():
+        options["overwrite"] = overwrite
     info.module.write(dataset, path, **options)
 
 
@@ -126,6 +146,7 @@ def convert(
     progress: ProgressCallback | None = None,
     on_error: str = "stop",
     strict: bool = False,
+    overwrite: bool = False,
 ) -> ConvertReport:
     """Convert a dataset from one format to another, streaming, and report what was converted.
 
@@ -138,6 +159,10 @@ def convert(
     items that fail to read or transform (a record that is not an Example or breaks the detection schema, one
     bad annotation file or entry) and counts them in ``report.skipped``. Damaged TFRecord framing, errors of the
     whole input and writer errors still stop the run (see :mod:`tfodkit.tolerance`).
+
+    ``overwrite``: replace an existing ``target`` (else it is refused); a target that is, holds or lies inside
+    the source (or the ``label_map`` / ``images_dir`` read options) is always refused. ``report.outputs`` lists
+    the files and folders written.
     """
     if on_error not in ON_ERROR:
         raise UsageError(f"--on-error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
@@ -158,7 +183,11 @@ def convert(
             name=dataset.name,
             length=dataset.length,
         )
-        write_dataset(counted, target, to_format, workers=workers, **dict(write_options or {}))
+        inputs = output_safety.input_paths(source, read_options or {})
+        with recording_outputs() as written:
+            options = dict(write_options or {})
+            write_dataset(counted, target, to_format, workers=workers, overwrite=overwrite, inputs=inputs, **options)
+    report.outputs = list(written)
     report.losses = Counter(losses.counts)
     report.loss_messages = dict(losses.messages)
     if skipped is not None:

@@ -13,17 +13,20 @@ the objects already uploaded by that commit, as far as it can.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from tfodkit.errors import FormatError, UsageError
 
 TEMP_MARKER = ".tfodkit-partial-"
+# Folders a run makes beside or inside its output (records from workers, zip staging); the pid follows the prefix.
+WORK_FOLDER_PREFIXES = (".tfodkit-spool-", ".tfodkit-staging-")
 
 
 def is_url(path: str | os.PathLike[str]) -> bool:
@@ -60,6 +63,173 @@ def open_input(path: str | os.PathLike[str]) -> IO[bytes]:
 
 def _temp_sibling(target: Path) -> Path:
     return target.with_name(f"{target.name}{TEMP_MARKER}{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+_written: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("tfodkit_written", default=None)
+
+
+@contextlib.contextmanager
+def recording_outputs() -> Iterator[list[str]]:
+    """Collect the paths (or URLs) of the files and folders put in place inside the block, in order.
+
+    Example:
+        >>> import tempfile
+        >>> target = os.path.join(tempfile.mkdtemp(), "a.txt")
+        >>> with recording_outputs() as written, atomic_file(target) as out:
+        ...     _ = out.write(b"a")
+        >>> written == [target]
+        True
+    """
+    written: list[str] = []
+    token = _written.set(written)
+    try:
+        yield written
+    finally:
+        _written.reset(token)
+
+
+def _record_written(path: str | os.PathLike[str]) -> None:
+    written = _written.get()
+    # Files a writer stages in its own work folder (a zip's members) are not outputs.
+    if written is not None and not any(part.startswith(".tfodkit-") for part in Path(str(path)).parts):
+        written.append(str(path))
+
+
+def work_folder_prefix(kind: str) -> str:
+    """The name prefix of a work folder of this process (``.tfodkit-spool-1234-``): the pid lets a later run
+    tell a killed run's leftovers from a live run's folder (see :func:`remove_leftovers`).
+
+    Example:
+        >>> work_folder_prefix("spool") == f".tfodkit-spool-{os.getpid()}-"
+        True
+    """
+    return f".tfodkit-{kind}-{os.getpid()}-"
+
+
+def _leftover_pid(name: str) -> int | None:
+    """The pid in a temporary or work name of tfodkit, or None when ``name`` is not one."""
+    if TEMP_MARKER in name:
+        rest = name.rpartition(TEMP_MARKER)[2]
+    else:
+        prefix = next((prefix for prefix in WORK_FOLDER_PREFIXES if name.startswith(prefix)), None)
+        if prefix is None:
+            return None
+        rest = name[len(prefix) :]
+    pid = rest.partition("-")[0]
+    return int(pid) if pid.isdigit() else None
+
+
+def _is_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_leftovers(target: str | os.PathLike[str]) -> list[Path]:
+    """Remove what a killed run left beside or inside ``target`` (temporary ``*.tfodkit-partial-PID-*`` names and
+    ``.tfodkit-spool-PID-*`` / ``.tfodkit-staging-PID-*`` folders) when process PID is no longer alive; return
+    what was removed. A live run's files are left alone. URLs have nothing local to clean.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "out.tfrecord.tfodkit-partial-999999999-0a1b2c3d").write_bytes(b"half")
+        >>> [path.name for path in remove_leftovers(folder / "out.tfrecord")], os.listdir(folder)
+        (['out.tfrecord.tfodkit-partial-999999999-0a1b2c3d'], [])
+    """
+    if is_url(target):
+        return []
+    target_path = Path(os.path.abspath(target))
+    removed: list[Path] = []
+    for folder in (target_path.parent, target_path):
+        try:
+            names = sorted(os.listdir(folder)) if folder.is_dir() and not folder.is_symlink() else []
+        except OSError:
+            continue
+        for name in names:
+            pid = _leftover_pid(name)
+            if pid is not None and not _is_alive(pid):
+                _remove(folder / name)
+                removed.append(folder / name)
+    return removed
+
+
+def is_empty_output(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` does not exist or is an empty folder (local or URL, as far as fsspec can tell)."""
+    if is_url(path):
+        filesystem, inner = _url_filesystem(str(path))
+        if not filesystem.exists(inner):
+            return True
+        return bool(filesystem.isdir(inner)) and not filesystem.ls(inner)
+    target = Path(path)
+    if target.is_symlink() and not target.exists():
+        return False  # a dangling link is something we did not make
+    if target.is_dir():
+        return next(os.scandir(target), None) is None
+    return not os.path.lexists(target)
+
+
+def _real(path: str | os.PathLike[str]) -> Path:
+    return Path(os.path.realpath(os.path.abspath(path)))
+
+
+def _is_within(inner: Path, outer: Path) -> bool:
+    return inner == outer or outer in inner.parents
+
+
+def check_output(
+    target: str | os.PathLike[str],
+    *,
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+    overwrite: bool = False,
+    also_owned: Iterable[str | os.PathLike[str]] = (),
+) -> None:
+    """Refuse an output that would destroy what is not its own, with a :class:`UsageError` of one line.
+
+    Always refused: an output (``target`` or a path in ``also_owned``) that is, holds or lies inside an input, or
+    that holds the current folder. Refused unless ``overwrite``: a ``target`` that exists and is not an empty
+    folder, or an ``also_owned`` path that exists (an earlier shard of a record file, say). Paths are compared
+    resolved (links, ``..``, relative or absolute); URLs are compared as text.
+
+    Example:
+        >>> import tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> check_output(os.path.join(folder, "out"), inputs=[folder])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        tfodkit.errors.UsageError: the output .../out lies inside the input ...; write it elsewhere
+    """
+    owned = [target, *also_owned]
+    for output in owned:
+        for given in inputs:
+            if given is None or is_url(given) != is_url(output):
+                continue
+            out_path, in_path = (
+                (PurePosixPath(str(output)), PurePosixPath(str(given)))
+                if is_url(output)
+                else (_real(output), _real(given))
+            )
+            if out_path == in_path:
+                raise UsageError(f"the output {output} is the input {given}; write it elsewhere")
+            if _is_within(out_path, in_path):  # type: ignore[arg-type]
+                raise UsageError(f"the output {output} lies inside the input {given}; write it elsewhere")
+            if _is_within(in_path, out_path):  # type: ignore[arg-type]
+                raise UsageError(f"the output {output} holds the input {given}; write it elsewhere")
+    if not is_url(target) and _is_within(_real(os.getcwd()), _real(target)):
+        raise UsageError(f"the output {target} holds the current folder; name a new folder for it")
+    if overwrite:
+        return
+    if not is_empty_output(target):
+        raise UsageError(f"{target} exists; --overwrite replaces it")
+    for output in also_owned:
+        if not is_empty_output(output):
+            raise UsageError(f"{output} exists (part of the output {target}); --overwrite replaces it")
 
 
 @contextlib.contextmanager
@@ -102,8 +272,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             os.replace(target, old)
             os.replace(temp, target)
             shutil.rmtree(old, ignore_errors=True)
+            _record_written(path)
         elif temp.exists():
             os.replace(temp, target)
+            _record_written(path)
     except BaseException:
         _remove(temp)
         raise
@@ -143,6 +315,12 @@ class OutputSet:
         self._temp_by_target: dict[Path, Path] = {}
         self._created_folders: list[Path] = []  # removed again (when empty) if the run fails
         self._staging_by_url_folder: dict[str, Path] = {}  # remote folder URL -> local folder mirroring it
+        self._replaced: list[Path] = []  # earlier files of the output that this run's files replace
+
+    def replace_also(self, paths: Iterable[str | os.PathLike[str]]) -> None:
+        """Remove ``paths`` on :meth:`commit` (after the renames) unless this run wrote them: the stale members of
+        an output's family (old shards of another count, say). Nothing is removed when the run fails."""
+        self._replaced.extend(Path(path) for path in paths if not is_url(path))
 
     def local_mirror(self, target: str | os.PathLike[str]) -> Path:
         """The local path that stands for ``target`` in this run: ``target`` itself, or for a URL a path in a
@@ -166,14 +344,21 @@ class OutputSet:
             self._staging_by_url_folder[folder] = staging
         return staging / name
 
+    def make_folder(self, folder: str | os.PathLike[str]) -> Path:
+        """Create the local ``folder`` (and its parents) for this run's files; removed again if the run fails and
+        it is empty then."""
+        path = Path(folder)
+        missing = [each for each in (path, *path.parents) if not each.exists()]
+        path.mkdir(parents=True, exist_ok=True)
+        self._created_folders.extend(missing)  # deepest first
+        return path
+
     def temp_path_for(self, target: str | os.PathLike[str]) -> Path:
         """The temporary path to write ``target`` to (its folder is created)."""
         target_path = self.local_mirror(target)
         if target_path in self._temp_by_target:
             raise ValueError(f"{target_path} is already an output of this run")
-        missing = [folder for folder in (target_path.parent, *target_path.parent.parents) if not folder.exists()]
-        target_path.parent.mkdir(parents=True, exist_ok=True)
-        self._created_folders.extend(missing)  # deepest first
+        self.make_folder(target_path.parent)
         temp = _temp_sibling(target_path)
         self._temp_by_target[target_path] = temp
         return temp
@@ -191,13 +376,20 @@ class OutputSet:
         for target, temp in self._temp_by_target.items():
             if temp.exists():
                 os.replace(temp, target)
+                if not self._is_staged(target):
+                    _record_written(target)
+        for stale in self._replaced:
+            if stale not in self._temp_by_target:
+                _remove(stale)
         self._temp_by_target.clear()
+        self._replaced.clear()
         try:
             self._upload_staged()
         finally:
             self._remove_staging()
 
     def discard(self) -> None:
+        self._replaced.clear()
         for temp in self._temp_by_target.values():
             _remove(temp)
         self._temp_by_target.clear()
@@ -223,11 +415,15 @@ class OutputSet:
                         filesystem.makedirs(remote.rpartition("/")[0] or "/", exist_ok=True)
                     filesystem.put_file(str(local_file), remote)
                     uploaded.append((filesystem, remote))
+                    _record_written(f"{folder_url}/{local_file.relative_to(staging).as_posix()}")
         except BaseException:
             for filesystem, remote in uploaded:
                 with contextlib.suppress(Exception):
                     filesystem.rm_file(remote)  # type: ignore[attr-defined]
             raise
+
+    def _is_staged(self, path: Path) -> bool:
+        return any(staging in path.parents for staging in self._staging_by_url_folder.values())
 
     def _remove_staging(self) -> None:
         for staging in self._staging_by_url_folder.values():

@@ -34,7 +34,7 @@ READ_OPTIONS = (
     "subset",
     "include_masks",
 )
-WRITE_OPTIONS = ("save_images", "shards", "shard_size", "compression", "numerical_masks", "layout")
+WRITE_OPTIONS = ("save_images", "shards", "shard_size", "compression", "numerical_masks", "layout", "label_map_out")
 
 
 def _format_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -133,6 +133,18 @@ def _format_options(function: Callable[..., Any]) -> Callable[..., Any]:
             default=False,
             help="Fail (exit 2, nothing written) when the output cannot hold something the input has.",
         ),
+        click.option(
+            "--overwrite",
+            is_flag=True,
+            default=False,
+            help="Replace an existing output (without it, an output that exists and is not empty is refused).",
+        ),
+        click.option(
+            "--label-map-out",
+            type=click.Path(dir_okay=False),
+            metavar="PATH",
+            help="TFRecord: write the label map here instead of label_map.pbtxt beside the records.",
+        ),
         click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary."),
     ]
@@ -164,9 +176,11 @@ def _print_report(report: ConvertReport, target: str, as_json: bool, quiet: bool
     subsets = ", ".join(f"{name} {count}" for name, count in sorted(report.items_per_subset.items())) or "none"
     skipped = f", {report.skipped} bad items skipped" if report.skipped else ""
     skipped += f", {sum(report.losses.values())} losses (above)" if report.losses else ""
+    label_maps = [output for output in report.outputs if output.endswith(".pbtxt") and output != target]
+    written_label_map = f" (label map: {label_maps[-1]})" if label_maps else ""
     click.echo(
         f"{report.source_format} -> {report.target_format}: {report.items} images, {report.objects} objects, "
-        f"{report.labels} labels (subsets: {subsets}){skipped} in {report.seconds:.2f} s -> {target}"
+        f"{report.labels} labels (subsets: {subsets}){skipped} in {report.seconds:.2f} s -> {target}{written_label_map}"
     )
 
 
@@ -179,6 +193,7 @@ def run_conversion(source: str, target: str, from_format: str | None, to_format:
     workers = options.pop("workers", 1)
     on_error = options.pop("on_error", "stop") or "stop"
     strict = bool(options.pop("strict", False))
+    overwrite = bool(options.pop("overwrite", False))
     runner = options.pop("runner", "local") or "local"
     beam_options = list(options.pop("beam_options", ()) or ())
     if beam_options and runner != "beam":
@@ -210,7 +225,9 @@ def run_conversion(source: str, target: str, from_format: str | None, to_format:
             _progress_bar(not quiet and not as_json, source, from_format, to_format) as progress,
             _repair_hint(on_error),
         ):
-            report = convert(source, target, **conversion, progress=progress, on_error=on_error, strict=strict)
+            report = convert(
+                source, target, **conversion, progress=progress, on_error=on_error, strict=strict, overwrite=overwrite
+            )
     if report.unmatched_labels:
         dropped = ", ".join(f"{name!r} ({count} objects)" for name, count in report.unmatched_labels.most_common())
         click.echo(f"tfod: warning: labels not in --target-labels, objects dropped: {dropped}", err=True)

@@ -31,6 +31,7 @@ part of the format: reading back numbers labels 1..N in the written order.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import posixpath
@@ -835,8 +836,37 @@ def write(dataset: Dataset, path: str, *, save_images: bool = False) -> None:
     target = str(path)
     if target.lower().endswith(".zip"):
         _write_zip(dataset, target, save_images)
+    elif target.lower().endswith(".xml"):
+        _write_xml_file(dataset, target, save_images)
     else:
         _write_folder(dataset, target, save_images)
+
+
+def _write_xml_file(dataset: Dataset, target: str, save_images: bool) -> None:
+    """``path`` ending in ``.xml``: that file, and the images (when saved) in ``images/`` beside it."""
+    parent = None  # a URL target is built in the temp folder and uploaded
+    if not is_url(target):
+        parent = os.path.dirname(os.path.abspath(target))
+        os.makedirs(parent, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        save = None
+        if save_images:  # put in place after the XML file (exits run last in, first out)
+            folder = target.rpartition("/")[0] if is_url(target) else os.path.dirname(target)
+            images = stack.enter_context(atomic_path(join_path(folder, IMAGES_DIR)))
+            images.mkdir()
+
+            def save(item: Item, name: str) -> None:
+                destination = images / checked_relative_name(name, "image name")
+                if destination.exists():
+                    raise FormatError(f"item {item.id!r}: two items share the image name {name!r}")
+                if not save_image(item.image, destination):
+                    raise FormatError(f"item {item.id!r}: its image has no bytes to save (write without save_images)")
+
+        out = stack.enter_context(atomic_file(target))
+        body = stack.enter_context(tempfile.TemporaryFile(dir=parent, prefix=".tfodkit-cvat-body-"))
+        state = _write_body(dataset, body, save)
+        _write_document(out, body, dataset, state)
+    _warn_masks(state)
 
 
 def _image_bytes(item: Item) -> bytes:

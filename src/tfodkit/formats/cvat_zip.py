@@ -24,7 +24,7 @@ from tfodkit.formats import tfod
 from tfodkit.labelmap import parse_label_map, read_label_map
 from tfodkit.model import Dataset, Item, LabelMap
 from tfodkit.records import read_records
-from tfodkit.storage import OutputSet, atomic_file, is_url
+from tfodkit.storage import OutputSet, atomic_file, is_url, work_folder_prefix
 
 
 def detect(path: str) -> bool:
@@ -62,7 +62,7 @@ def write(dataset: Dataset, path: str, *, save_images: bool = False, workers: in
     # Embedded JPEG/PNG do not deflate: store them; records of boxes alone deflate ~10:1.
     compression = zipfile.ZIP_STORED if save_images else zipfile.ZIP_DEFLATED
     with (
-        tempfile.TemporaryDirectory(prefix=".tfodkit-staging-", dir=staging_parent) as staging,
+        tempfile.TemporaryDirectory(prefix=work_folder_prefix("staging"), dir=staging_parent) as staging,
         atomic_file(path) as out,
         zipfile.ZipFile(out, "w", compression=compression, allowZip64=True) as archive,
     ):

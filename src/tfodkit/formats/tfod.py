@@ -16,6 +16,7 @@ import contextlib
 import functools
 import glob
 import os
+import re
 import tempfile
 import warnings
 import zlib
@@ -30,13 +31,13 @@ from tfodkit import model
 from tfodkit.errors import FormatError, TfodError, TfodWarning, UsageError
 from tfodkit.example import decode_example, encode_example
 from tfodkit.formats._files import checked_relative_name, checked_subset_name
-from tfodkit.labelmap import format_label_map, read_label_map
+from tfodkit.labelmap import format_label_map, parse_label_map, read_label_map
 from tfodkit.masks import masks_from_numerical, masks_from_png_list, masks_to_numerical, masks_to_png_list
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.parallel import ordered_map
 from tfodkit.records import RecordWriter, read_records, shard_names, write_record
 from tfodkit.spool import SpooledBytes
-from tfodkit.storage import OutputSet, is_url
+from tfodkit.storage import OutputSet, is_url, work_folder_prefix
 from tfodkit.tolerance import skip_or_raise
 
 # ---------------------------------------------------------------------------------------------- schema
@@ -221,6 +222,8 @@ def write(
     shard_size: int | None = None,
     numerical_masks: bool = False,
     workers: int = 1,
+    overwrite: bool = False,
+    label_map_out: str | None = None,
 ) -> None:
     """Write ``dataset`` as TF OD API records, atomically.
 
@@ -230,6 +233,11 @@ def write(
     shards in item order and starts the next one before a record would take the current one past ``BYTES``
     (framed, uncompressed bytes); the count N is known, and the files named, at the end. ``path`` may be an
     fsspec URL (see :mod:`tfodkit.storage`).
+
+    A record file owns its family of names: ``out.tfrecord``, its shards ``out-NNNNN-of-MMMMM.tfrecord`` and its
+    label map. ``overwrite=True`` removes the earlier members this run does not write again (old shards of another
+    count); a ``label_map.pbtxt`` already beside it with other labels is refused unless ``overwrite`` (one with the
+    same text is left as it is). ``label_map_out`` writes the label map to that path instead.
 
     Example:
         >>> import tempfile, os
@@ -250,7 +258,47 @@ def write(
             shard_size=shard_size,
             numerical_masks=numerical_masks,
             workers=workers,
+            overwrite=overwrite,
+            label_map_out=label_map_out,
         )
+
+
+def is_single_file(path: str) -> bool:
+    """True when ``path`` names one record file (``.tfrecord``, ``.record``, ``.tfrecords``, maybe compressed)
+    rather than a folder of ``<subset>.tfrecord`` files.
+
+    Example:
+        >>> is_single_file("out.tfrecord.gz"), is_single_file("records/")
+        (True, False)
+    """
+    target = Path(path)
+    return target.suffix in RECORD_SUFFIXES or target.name.endswith(
+        tuple(suffix + compressed for suffix in RECORD_SUFFIXES for compressed in COMPRESSED_SUFFIXES)
+    )
+
+
+def output_family(path: str) -> list[Path]:
+    """The files that already exist of the record file output ``path``'s family: the file itself and its shards
+    of any count (``out-00000-of-00004.tfrecord``…). A folder output or a URL has none (the folder is the output).
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> for name in ("out.tfrecord", "out-00001-of-00002.tfrecord", "outer.tfrecord"):
+        ...     _ = (folder / name).write_bytes(b"")
+        >>> [member.name for member in output_family(str(folder / "out.tfrecord"))]
+        ['out-00001-of-00002.tfrecord', 'out.tfrecord']
+    """
+    if is_url(path) or not is_single_file(path):
+        return []
+    target = Path(path)
+    stem, _, suffix = Path(shard_names(target.name, 1)[0]).name.partition("-00000-of-00001")
+    shard = re.compile(re.escape(stem) + r"-\d{5,}-of-\d{5,}" + re.escape(suffix))
+    try:
+        names = os.listdir(target.parent)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(target.parent / name for name in names if name == target.name or shard.fullmatch(name))
 
 
 def write_records(
@@ -265,6 +313,8 @@ def write_records(
     numerical_masks: bool = False,
     workers: int = 1,
     open_stream: Callable[[Path], IO[bytes] | None] | None = None,
+    overwrite: bool = False,
+    label_map_out: str | None = None,
 ) -> list[Path]:
     """Write the records and label map of ``dataset`` under temporary names registered in ``outputs``.
 
@@ -281,11 +331,12 @@ def write_records(
     if shards and shard_size:
         raise UsageError("--shards and --shard-size exclude each other: give one")
     target = Path(path)
-    single_file = target.suffix in RECORD_SUFFIXES or target.name.endswith(
-        tuple(suffix + compressed for suffix in RECORD_SUFFIXES for compressed in COMPRESSED_SUFFIXES)
-    )
+    single_file = is_single_file(path)
     folder = target.parent if single_file else target
-    label_map_temp = outputs.temp_path_for(folder / LABEL_MAP_NAME)  # creates the folder, removed on failure
+    label_map_path = folder / LABEL_MAP_NAME if label_map_out is None else outputs.local_mirror(label_map_out)
+    if overwrite:  # the earlier output's files go when this one is committed, unless written again
+        outputs.replace_also(output_family(str(target)) if single_file else _record_files_in(folder))
+    outputs.make_folder(folder)  # removed on failure
     encode = functools.partial(
         _encode_for_writer, label_map=dataset.label_map, save_images=save_images, numerical_masks=numerical_masks
     )
@@ -308,14 +359,55 @@ def write_records(
     except BaseException as error:
         router.abort(error)
         raise
-    label_map_temp.write_text(format_label_map(dataset.label_map), encoding="utf-8")
+    label_map_text = format_label_map(dataset.label_map)
+    if _keep_label_map(label_map_path, label_map_text, overwrite):
+        outputs.temp_path_for(label_map_path).write_text(label_map_text, encoding="utf-8")
     if missing_images:
         warnings.warn(
             f"{missing_images} item(s) had no image bytes to embed; their image/encoded is empty",
             TfodWarning,
             stacklevel=2,
         )
-    return [*router.final_paths(), folder / LABEL_MAP_NAME]
+    return [*router.final_paths(), label_map_path]
+
+
+def _record_files_in(folder: Path) -> list[Path]:
+    """The record files a folder output holds, which a new one replaces (its label map is written or kept)."""
+    try:
+        names = os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(folder / name for name in names if is_record_name(name))
+
+
+def _keep_label_map(path: Path, text: str, overwrite: bool) -> bool:
+    """Whether to write the label map ``text`` to ``path``: not when the same text is there already; a different
+    one there is refused (naming the labels that differ) unless ``overwrite``."""
+    try:
+        old_text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return True
+    except (OSError, UnicodeDecodeError):
+        old_text = None
+    if old_text == text:
+        return False
+    if overwrite:
+        return True
+    detail = "it is not a label map tfodkit can read"
+    if old_text is not None:
+        with contextlib.suppress(TfodError):
+            old_names = read_label_map(str(path)).names
+            new_names = parse_label_map(text).names
+            only_old = [name for name in old_names if name not in new_names]
+            only_new = [name for name in new_names if name not in old_names]
+            detail = (
+                f"only in it: {', '.join(only_old) or 'none'}; only in the new one: {', '.join(only_new) or 'none'}"
+                if only_old or only_new
+                else "the same names with other ids"
+            )
+    raise UsageError(
+        f"{path} exists with other labels ({detail}); --overwrite replaces it, --label-map-out PATH writes it elsewhere"
+    )
 
 
 class _RecordRouter:
@@ -369,10 +461,10 @@ class _RecordRouter:
         if writer is None:
             stream = self.open_stream(record_path)
             if stream is None:
-                writer = RecordWriter(str(self.outputs.temp_path_for(record_path)), compression=self.compression)
-            else:
-                self.streams.append(stream)
-                writer = RecordWriter.to_stream(stream, compression=self.compression)
+                # The temporary name is the output set's; a path writer would add its own on top of it.
+                stream = open(self.outputs.temp_path_for(record_path), "wb")  # noqa: SIM115 (closed in close/abort)
+            self.streams.append(stream)
+            writer = RecordWriter.to_stream(stream, compression=self.compression)
             self.writers[record_path] = writer
         return writer
 
@@ -420,7 +512,7 @@ def _spool_folder(folder: Path, workers: int) -> contextlib.AbstractContextManag
     on the output's disk, so the kernel copies them in place."""
     if workers <= 1:
         return contextlib.nullcontext()
-    return tempfile.TemporaryDirectory(prefix=".tfodkit-spool-", dir=folder)
+    return tempfile.TemporaryDirectory(prefix=work_folder_prefix("spool"), dir=folder)
 
 
 def _rolling_shard(base: Path, index: int) -> Path:
