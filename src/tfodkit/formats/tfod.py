@@ -37,6 +37,23 @@ from tfodkit.records import RecordWriter, read_records, shard_names, write_recor
 from tfodkit.spool import SpooledBytes
 from tfodkit.storage import OutputSet, is_url
 from tfodkit.tolerance import skip_or_raise
+from tfodkit.formats import IMAGES_DIR, LABEL_MAP, Option, SAVE_IMAGES
+
+# Keywords of read() / write(), and the tfod flags that set them (see tfodkit.formats.Option).
+READ_OPTIONS = (
+    LABEL_MAP.with_default("label_map.pbtxt beside the records"),
+    IMAGES_DIR,
+)
+WRITE_OPTIONS = (
+    SAVE_IMAGES.with_default(True),
+    Option("shards", int, help="Split TFRecord output into N shards NAME-0000i-of-0000N.", minimum=1),
+    Option(
+        "shard_size", int, minimum=1, metavar="BYTES",
+        help="Start a new TFRecord shard before one would pass BYTES; names NAME-0000i-of-0000N set at the end.",
+    ),
+    Option("compression", str, choices=("gzip", "zlib"), help="Compress TFRecord output as TF does."),
+    Option("numerical_masks", bool, False, help="Write masks as one float list (NUMERICAL_MASKS) instead of PNGs."),
+)
 
 # ---------------------------------------------------------------------------------------------- keys
 FILENAME = "image/filename"
