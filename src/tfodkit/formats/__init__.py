@@ -69,7 +69,9 @@ class Option:
 
 
 # Options several formats share: declared once so the flag, type and help agree.
-LABEL_MAP = Option("label_map", str, help="label_map.pbtxt for the input.", metavar="FILE")
+LABEL_MAP = Option(
+    "label_map", str, help="label_map.pbtxt for the input (default: the one the input has, if any).", metavar="FILE"
+)
 IMAGES_DIR = Option(
     "images_dir", str, help="Folder of images the input's annotations name.", flag_name="--images", metavar="DIR"
 )
@@ -128,7 +130,8 @@ def check_options(info: FormatInfo, options: Mapping[str, Any], direction: Direc
         flags = {option.name: option.flag for option in all_options()}
         names = ", ".join(flags.get(name, name) for name in unknown)
         known = ", ".join(option.flag for option in declared) or "none"
-        raise UsageError(f"{names} does not apply when {direction}ing {info.name} (its {direction} options: {known})")
+        verb = "reading" if direction == "read" else "writing"
+        raise UsageError(f"{names} does not apply when {verb} {info.name} (its {direction} options: {known})")
 
 
 def all_options() -> list[Option]:

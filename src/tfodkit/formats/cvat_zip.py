@@ -28,7 +28,7 @@ from tfodkit.storage import OutputSet, atomic_file, is_url
 from tfodkit.formats import IMAGES_DIR, LABEL_MAP, SAVE_IMAGES
 
 # Keywords of read() / write(), and the tfod flags that set them (see tfodkit.formats.Option).
-READ_OPTIONS = (LABEL_MAP.with_default("the archive's label_map.pbtxt"), IMAGES_DIR)
+READ_OPTIONS = (LABEL_MAP, IMAGES_DIR)
 WRITE_OPTIONS = (SAVE_IMAGES.with_default(False),)
 
 

@@ -1,6 +1,6 @@
 """The TF Object Detection API detection schema: items <-> ``tf.train.Example`` records, and ``.tfrecord`` files.
 
-Keys follow the OD API's ``tf_example_decoder`` and CVAT's "TFRecord 1.0" (design §1.3). Boxes are normalized
+Keys follow the OD API's ``tf_example_decoder`` and CVAT's "TFRecord 1.0". Boxes are normalized
 by width/height on write and denormalized on read; label names resolve from ``class/text``, else the label map
 by ``class/label``, else ``label_<id>``. Keys tfodkit does not model are kept in
 ``item.attributes["tfrecord_features"]`` and written back unchanged.
@@ -40,10 +40,7 @@ from tfodkit.tolerance import skip_or_raise
 from tfodkit.formats import IMAGES_DIR, LABEL_MAP, Option, SAVE_IMAGES
 
 # Keywords of read() / write(), and the tfod flags that set them (see tfodkit.formats.Option).
-READ_OPTIONS = (
-    LABEL_MAP.with_default("label_map.pbtxt beside the records"),
-    IMAGES_DIR,
-)
+READ_OPTIONS = (LABEL_MAP, IMAGES_DIR)
 WRITE_OPTIONS = (
     SAVE_IMAGES.with_default(True),
     Option("shards", int, help="Split TFRecord output into N shards NAME-0000i-of-0000N.", minimum=1),
