@@ -434,7 +434,7 @@ __all__ = [
     "EncodeExamples",
     "ReadItems",
     "WriteDetectionRecords",
-    "pipeline_options",
     "convert_with_beam",
+    "pipeline_options",
     "split_record_target",
 ]

@@ -50,11 +50,11 @@ from lxml import etree
 
 from tfodkit import model
 from tfodkit.errors import FormatError, TfodError, TfodWarning, UsageError
+from tfodkit.formats import IMAGES_DIR, SAVE_IMAGES
 from tfodkit.formats._files import checked_relative_name, save_image
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects, item_id_from_name
 from tfodkit.storage import atomic_file, atomic_path, is_file, is_url, join_path, open_input
 from tfodkit.tolerance import skip_or_raise
-from tfodkit.formats import IMAGES_DIR, SAVE_IMAGES
 
 # Keywords of read() / write(), and the tfod flags that set them (see tfodkit.formats.Option).
 READ_OPTIONS = (IMAGES_DIR,)

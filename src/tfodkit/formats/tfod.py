@@ -28,6 +28,7 @@ import numpy as np
 from tfodkit import model
 from tfodkit.errors import FormatError, TfodError, TfodWarning, UsageError
 from tfodkit.example import decode_example, encode_example
+from tfodkit.formats import IMAGES_DIR, LABEL_MAP, SAVE_IMAGES, Option
 from tfodkit.formats._files import checked_relative_name, checked_subset_name
 from tfodkit.labelmap import format_label_map, read_label_map
 from tfodkit.masks import masks_from_numerical, masks_from_png_list, masks_to_numerical, masks_to_png_list
@@ -37,7 +38,6 @@ from tfodkit.records import RecordWriter, read_records, shard_names, write_recor
 from tfodkit.spool import SpooledBytes
 from tfodkit.storage import OutputSet, is_url
 from tfodkit.tolerance import skip_or_raise
-from tfodkit.formats import IMAGES_DIR, LABEL_MAP, Option, SAVE_IMAGES
 
 # Keywords of read() / write(), and the tfod flags that set them (see tfodkit.formats.Option).
 READ_OPTIONS = (LABEL_MAP, IMAGES_DIR)
