@@ -99,3 +99,27 @@ def test_target_labels_match_by_name_and_report_the_rest(tmp_path: Path, cvat_xm
     assert back.label_map.names == ["自行车", "car"]
     kept = {back.label_map.name_of(i) for item in back for i in item.objects.label_ids}
     assert kept <= {"自行车", "car"} and kept
+
+
+def test_transform_specs_take_options(tmp_path: Path, cvat_xml: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    masked = tmp_path / "masked.tfrecord"
+    assert run("convert", str(cvat_xml), str(masked), "--to", "tfrecord", "--no-save-images", "-q",
+               "-t", "polygons_to_masks:keep_polygons=false") == 0
+    items = list(read_dataset(str(masked), "tfrecord"))
+    assert any(mask is not None for item in items for mask in item.objects.masks)
+    assert run("convert", str(cvat_xml), str(tmp_path / "x.tfrecord"), "--to", "tfrecord", "-t", "blur") == 2
+    error = capsys.readouterr().err
+    assert "unknown transform 'blur'; known transforms: polygons_to_masks" in error and len(error.splitlines()) == 1
+    assert run("convert", str(cvat_xml), str(tmp_path / "y.tfrecord"), "--to", "tfrecord",
+               "-t", "masks_to_polygons:tolerance=much") == 2
+    assert "masks_to_polygons:tolerance: expected a number, got 'much'" in capsys.readouterr().err
+
+
+def test_mask_modes_and_run_helpers_have_one_home() -> None:
+    from tfodkit import transforms
+    from tfodkit.cli import convert as cli_convert
+
+    assert cli_convert.MASK_MODES is transforms.MASK_MODES
+    assert not hasattr(cli_convert, "run_conversion") and hasattr(cli_convert, "convert_and_report")
+    beam_source = (Path(__file__).resolve().parents[1] / "src" / "tfodkit" / "beam.py").read_text(encoding="utf-8")
+    assert "def convert_with_beam(" in beam_source and "run_conversion" not in beam_source

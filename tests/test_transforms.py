@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -24,8 +25,10 @@ from tfodkit.transforms import (
     merge_instance_parts,
     polygons_to_masks,
     remap_labels,
+    retarget_labels,
     shapes_to_boxes,
     transform_from_spec,
+    transform_names,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -230,6 +233,91 @@ def test_remap_labels_found_while_reading() -> None:
     remapped = remap_labels(Dataset(items, labels), {"cat": "animal"})
     assert [item.objects.label_ids.tolist() for item in remapped] == [[1, 2]]
     assert [(label.id, label.name) for label in remapped.label_map] == [(1, "animal"), (2, "dog")]
+
+
+def _labels_of(dataset: Dataset) -> list[list[int]]:
+    return [item.objects.label_ids.tolist() for item in dataset]
+
+
+@pytest.mark.parametrize(
+    "relabel",
+    [
+        lambda dataset: retarget_labels(dataset, ["dog", "cat"]),  # ids swap: [1, 2] -> [2, 1]
+        lambda dataset: remap_labels(dataset, {"cat": "dog", "dog": "cat"}),
+        lambda dataset: filter_labels(dataset, ["dog"]),
+    ],
+    ids=["retarget_labels", "remap_labels", "filter_labels"],
+)
+def test_label_transforms_leave_their_input_alone(relabel) -> None:
+    # A list-backed dataset hands out the same Item objects on every pass: a transform that edited them in place
+    # turned [2, 1] back into [1, 2] on the second pass (the bug retarget_labels had).
+    items = [_label_item([1, 2]), _label_item([2, 2, 1])]
+    dataset = Dataset(items, LabelMap.from_names(["cat", "dog"]))
+    before = [(id(item.objects), item.objects.label_ids.copy()) for item in items]
+    relabelled = relabel(dataset)
+    first = _labels_of(relabelled)
+    assert _labels_of(relabelled) == first  # a second pass gives the same labels
+    assert _labels_of(relabel(dataset)) == first  # and so does a new transform of the same input
+    for item, (objects_id, label_ids) in zip(items, before):
+        assert id(item.objects) == objects_id and item.objects.label_ids.tolist() == label_ids.tolist()
+    assert _labels_of(dataset) == [[1, 2], [2, 2, 1]]
+
+
+def test_retarget_labels_matches_names_and_counts_the_dropped() -> None:
+    items = [_label_item([1, 2, 3]), _label_item([])]
+    dropped: Counter[str] = Counter()
+    retargeted = retarget_labels(Dataset(items, LabelMap.from_names(["cat", "dog", "car"])), ["car", "cat"], dropped)
+    assert _labels_of(retargeted) == [[2, 1], []]
+    assert retargeted.label_map.names == ["car", "cat"]
+    assert dropped == Counter({"dog": 1})
+
+
+def test_target_labels_are_counted_once_when_a_writer_reads_twice(tmp_path, monkeypatch) -> None:
+    import tfodkit
+    from tfodkit.formats import coco
+    from tfodkit.samples import make_cvat_dataset
+
+    source = make_cvat_dataset(tmp_path / "cvat", images=3)
+    original = coco.write
+
+    def write_after_a_look(dataset: Dataset, path: str, *, save_images: bool = True) -> None:
+        sum(1 for _ in dataset)  # a writer taking a first pass (e.g. to collect names) before writing
+        original(dataset, path, save_images=save_images)
+
+    one_pass = tfodkit.convert(str(source), str(tmp_path / "a"), from_format="cvat", to_format="coco",
+                               target_labels=["car"], write_options={"save_images": False})
+    monkeypatch.setattr(coco, "write", write_after_a_look)
+    two_passes = tfodkit.convert(str(source), str(tmp_path / "b"), from_format="cvat", to_format="coco",
+                                 target_labels=["car"], write_options={"save_images": False})
+    assert one_pass.unmatched_labels and two_passes.unmatched_labels == one_pass.unmatched_labels
+    assert two_passes.objects == one_pass.objects
+
+
+def test_a_failing_transform_is_skipped_and_named_under_on_error_skip(tmp_path) -> None:
+    import tfodkit
+    from tfodkit.samples import make_cvat_dataset
+
+    source = make_cvat_dataset(tmp_path / "cvat", images=3)
+    first_id = next(iter(tfodkit.read_dataset(str(source), "cvat"))).id
+
+    def fail_on_first(item: Item) -> Item:
+        if item.id == first_id:
+            raise FormatError("cannot transform this one")
+        return item
+
+    with pytest.raises(FormatError, match="cannot transform this one"):
+        tfodkit.convert(str(source), str(tmp_path / "a.tfrecord"), from_format="cvat", to_format="tfrecord",
+                        transforms=[fail_on_first])
+    report = tfodkit.convert(str(source), str(tmp_path / "b.tfrecord"), from_format="cvat", to_format="tfrecord",
+                             transforms=[fail_on_first], on_error="skip")
+    assert (report.items, report.skipped) == (2, 1)
+    assert report.skipped_examples == [f"item {first_id!r}: cannot transform this one"]
+
+
+def test_transform_names_are_the_registry() -> None:
+    assert transform_names() == list(TRANSFORMS)
+    assert {"polygons_to_masks", "boxes_to_masks", "masks_to_polygons", "merge_instance_parts",
+            "shapes_to_boxes"} <= set(transform_names())
 
 
 def test_traced_masks_round_trip_through_polygons_to_masks() -> None:

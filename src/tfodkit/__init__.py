@@ -28,10 +28,12 @@ from tfodkit.errors import (
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it
+# public name -> module that defines it. The TYPE_CHECKING block at the end imports the same names eagerly, and
+# README.md's "Public names" lists them: tests/test_exported_members.py keeps the three in step.
 _EXPORTS: dict[str, str] = {
     # model
-    **dict.fromkeys(["Dataset", "ImageRef", "Item", "Label", "LabelMap", "Mask", "Objects"], "tfodkit.model"),
+    **dict.fromkeys(["Dataset", "ImageRef", "Item", "Label", "LabelMap", "Objects"], "tfodkit.model"),
+    "Mask": "tfodkit.masks",
     # TFRecord files and tf.train.Example
     **dict.fromkeys(
         ["RecordWriter", "count_records", "detect_compression", "expand_sources", "find_shards", "read_records",
@@ -41,11 +43,12 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["FeatureType", "decode_example", "encode_example", "feature_type"], "tfodkit.example"),
     **dict.fromkeys(["format_label_map", "parse_label_map", "read_label_map", "write_label_map"], "tfodkit.labelmap"),
     # conversion
-    **dict.fromkeys(["ConvertReport", "convert", "read_dataset", "retarget_labels", "write_dataset"], "tfodkit.pipeline"),
+    **dict.fromkeys(["ConvertReport", "convert", "read_dataset", "write_dataset"], "tfodkit.pipeline"),
     **dict.fromkeys(["detect_format", "format_names"], "tfodkit.formats"),
     **dict.fromkeys(
-        ["TransformChain", "boxes_to_masks", "get_transform", "masks_to_polygons", "merge_instance_parts",
-         "polygons_to_masks", "transform_names"],
+        ["TransformChain", "apply_transforms", "boxes_to_masks", "filter_labels", "get_transform",
+         "masks_to_polygons", "merge_instance_parts", "polygons_to_masks", "remap_labels", "retarget_labels",
+         "shapes_to_boxes", "transform_names"],
         "tfodkit.transforms",
     ),
     # inspection
@@ -97,8 +100,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         validate,
     )
     from tfodkit.labelmap import format_label_map, parse_label_map, read_label_map, write_label_map
-    from tfodkit.model import Dataset, ImageRef, Item, Label, LabelMap, Mask, Objects
-    from tfodkit.pipeline import ConvertReport, convert, read_dataset, retarget_labels, write_dataset
+    from tfodkit.masks import Mask
+    from tfodkit.model import Dataset, ImageRef, Item, Label, LabelMap, Objects
+    from tfodkit.pipeline import ConvertReport, convert, read_dataset, write_dataset
     from tfodkit.records import (
         RecordWriter,
         count_records,
@@ -112,10 +116,15 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     )
     from tfodkit.transforms import (
         TransformChain,
+        apply_transforms,
         boxes_to_masks,
+        filter_labels,
         get_transform,
         masks_to_polygons,
         merge_instance_parts,
         polygons_to_masks,
+        remap_labels,
+        retarget_labels,
+        shapes_to_boxes,
         transform_names,
     )

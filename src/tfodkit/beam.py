@@ -18,7 +18,7 @@ holds which record, and the order inside a shard, is Beam's choice (the local wr
 first tries to download the Prism runner binary, and falls back to the same FnApiRunner when it cannot.
 
 Example (the CLI does the same with ``tfod convert SRC OUT --to tfrecord --runner beam``):
-    >>> report = run_conversion("annotations.xml", "out/train.tfrecord", from_format="cvat",
+    >>> report = convert_with_beam("annotations.xml", "out/train.tfrecord", from_format="cvat",
     ...                         write_options={"shards": 4})  # doctest: +SKIP
 """
 
@@ -32,6 +32,7 @@ from typing import Any
 from tfodkit.errors import UsageError
 from tfodkit.model import Dataset, Item, Label, LabelMap
 from tfodkit.pipeline import ConvertReport, Transform, check_options, read_dataset, retarget_labels
+from tfodkit.transforms import apply_transforms
 
 try:
     import apache_beam as beam
@@ -68,16 +69,7 @@ def _prepared(
     dataset = read_dataset(source, from_format, **dict(read_options))
     if target_labels is not None:
         dataset = retarget_labels(dataset, target_labels, unmatched)
-
-    def transformed(item: Item) -> Item | None:
-        result: Item | None = item
-        for transform in transforms:
-            if result is None:
-                break
-            result = transform(result)
-        return result
-
-    return dataset.map(transformed) if transforms else dataset
+    return apply_transforms(dataset, transforms)
 
 
 class _UnmatchedCounter:
@@ -235,7 +227,7 @@ class WriteDetectionRecords(beam.PTransform):
     ``target`` ending in ``.tfrecord`` (``.record``, ``.tfrecords``, optionally ``.gz``/``.zlib``): one set for all
     subsets; ``NAME.tfrecord`` when ``shards`` is None, else ``NAME-0000i-of-0000N.tfrecord``. Any other target
     is a folder holding one such set per subset: ``subsets`` must then name them (Beam's graph is fixed before
-    the data flows; :func:`run_conversion` finds them with a pass over the annotations).
+    the data flows; :func:`convert_with_beam` finds them with a pass over the annotations).
     """
 
     def __init__(
@@ -362,7 +354,7 @@ def _subsets_of(dataset: Dataset) -> list[str]:
     return sorted({item.subset for item in dataset})
 
 
-def run_conversion(
+def convert_with_beam(
     source: str,
     target: str,
     *,
@@ -442,7 +434,7 @@ __all__ = [
     "EncodeExamples",
     "ReadItems",
     "WriteDetectionRecords",
+    "convert_with_beam",
     "pipeline_options",
-    "run_conversion",
     "split_record_target",
 ]

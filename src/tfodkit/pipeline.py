@@ -25,12 +25,13 @@ from tfodkit import losses as loss_accounting
 from tfodkit import output_safety, tolerance
 from tfodkit import progress as progress_events
 from tfodkit.errors import TfodError, UsageError
-from tfodkit.formats import FormatInfo, detect_format, get_format
+from tfodkit.formats import FormatInfo, check_options, detect_format, get_format
 from tfodkit.model import Dataset, Item
 from tfodkit.storage import recording_outputs
 from tfodkit.tolerance import skipping_bad_items
+from tfodkit.transforms import ItemTransform, apply_transforms, retarget_labels
 
-Transform = Callable[[Item], Item | None]
+Transform = ItemTransform  # a step of convert(transforms=...); see tfodkit.transforms
 ON_ERROR = ("stop", "skip")  # what convert() does with a bad item (see tfodkit.tolerance)
 ProgressCallback = Callable[[int], None]  # called with the number of items done so far
 
@@ -76,16 +77,6 @@ class ConvertReport:
         }
 
 
-def check_options(info: FormatInfo, options: Mapping[str, Any], direction: str) -> None:
-    """Refuse options that the format's reader or writer does not take, naming the ones it does."""
-    accepted = info.read_options() if direction == "read" else info.write_options()
-    unknown = sorted(set(options) - accepted)
-    if unknown:
-        names = ", ".join("--" + name.replace("_", "-") for name in unknown)
-        known = ", ".join(sorted("--" + name.replace("_", "-") for name in accepted - {"workers"})) or "none"
-        raise UsageError(f"{names} does not apply when {direction}ing {info.name} (its options: {known})")
-
-
 def read_dataset(path: str, format_name: str | None = None, **options: Any) -> Dataset:
     """Open ``path`` in ``format_name`` (auto-detected when None) as a streaming :class:`Dataset`.
 
@@ -125,9 +116,9 @@ def write_dataset(
     options = {name: value for name, value in options.items() if value is not None}
     check_options(info, options, "write")
     path = output_safety.prepare_output(info, path, inputs, overwrite, options)
-    if "workers" in info.write_options():
+    if info.uses_workers:  # the TFRecord writers; the others work in this process
         options["workers"] = workers
-    if "overwrite" in info.write_options():
+    if info.writer_takes("overwrite"):
         options["overwrite"] = overwrite
     info.module.write(dataset, path, **options)
 
@@ -153,7 +144,9 @@ def convert(
     ``transforms`` run in order on each item (see :mod:`tfodkit.transforms`); a transform returning None drops
     the item. ``target_labels`` (a CVAT task's labels, in order) makes the output label map exactly those names
     (ids from 1); objects whose label is not among them are dropped and counted in ``report.unmatched_labels``.
-    ``workers`` is the number of processes for per-item encoding work.
+    ``read_options`` / ``write_options`` are keywords of the reader / writer, checked against the formats'
+    declared options (:mod:`tfodkit.formats`) before anything is read. ``workers`` is the number of processes
+    for per-item encoding work, used by the writers that have it (``tfrecord``, ``cvat-tfrecord``).
 
     ``on_error``: ``"stop"`` (the default) ends the run at the first bad item, writing nothing; ``"skip"`` skips
     items that fail to read or transform (a record that is not an Example or breaks the detection schema, one
@@ -168,25 +161,28 @@ def convert(
         raise UsageError(f"--on-error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
     started = time.perf_counter()
     source_format = from_format or detect_format(source)
+    read_options = {name: value for name, value in dict(read_options or {}).items() if value is not None}
+    write_options = {name: value for name, value in dict(write_options or {}).items() if value is not None}
+    check_options(get_format(source_format), read_options, "read")
+    check_options(get_format(to_format), write_options, "write")
     with (
         skipping_bad_items() if on_error == "skip" else contextlib.nullcontext() as skipped,
         loss_accounting.counting_losses(strict=strict) as losses,
     ):
-        dataset = read_dataset(source, source_format, **dict(read_options or {}))
+        dataset = read_dataset(source, source_format, **read_options)
         progress_events.start(progress_events.total_of(dataset.length, source, source_format))  # a CLI bar's total
         report = ConvertReport(source_format, to_format)
         if target_labels is not None:
             dataset = retarget_labels(dataset, target_labels, report.unmatched_labels)
         counted = Dataset(
-            lambda: _counting(_transformed(dataset, transforms), dataset, report, progress),
+            lambda: _counting(iter(apply_transforms(dataset, transforms)), dataset, report, progress),
             dataset.label_map,
             name=dataset.name,
             length=dataset.length,
         )
-        inputs = output_safety.input_paths(source, read_options or {})
+        inputs = output_safety.input_paths(source, read_options)
         with recording_outputs() as written:
-            options = dict(write_options or {})
-            write_dataset(counted, target, to_format, workers=workers, overwrite=overwrite, inputs=inputs, **options)
+            write_dataset(counted, target, to_format, workers=workers, overwrite=overwrite, inputs=inputs, **write_options)
     report.outputs = list(written)
     report.losses = Counter(losses.counts)
     report.loss_messages = dict(losses.messages)
@@ -196,67 +192,6 @@ def convert(
     report.labels = len(dataset.label_map)
     report.seconds = time.perf_counter() - started
     return report
-
-
-def retarget_labels(dataset: Dataset, names: Sequence[str], unmatched: Counter[str] | None = None) -> Dataset:
-    """``dataset`` with its labels matched by name to ``names`` (ids 1..N in that order), as CVAT matches an
-    imported dataset to a task's labels. Objects with other labels are dropped and counted in ``unmatched``.
-
-    Example:
-        >>> from tfodkit.model import ImageRef, LabelMap, Objects
-        >>> items = [Item("a", ImageRef("a.jpg", width=4, height=4), Objects.from_boxes([[0, 0, 1, 1]] * 2, [1, 2]))]
-        >>> dropped = Counter()
-        >>> retargeted = retarget_labels(Dataset(items, LabelMap.from_names(["cat", "dog"])), ["dog"], dropped)
-        >>> [item.objects.label_ids.tolist() for item in retargeted], dict(dropped)
-        ([[1]], {'cat': 1})
-    """
-    from tfodkit.model import LabelMap
-
-    target = LabelMap.from_names(names)
-    counts = unmatched if unmatched is not None else Counter()
-    source_labels = dataset.label_map
-
-    def retarget(item: Item) -> Item:
-        names_of_objects = [
-            source_labels.name_of(label_id) or str(label_id) for label_id in item.objects.label_ids.tolist()
-        ]
-        new_ids = [target.id_of(name) for name in names_of_objects]
-        keep = [new_id is not None for new_id in new_ids]
-        counts.update(name for name, kept in zip(names_of_objects, keep) if not kept)
-        objects = item.objects.select(keep) if not all(keep) else item.objects
-        objects.label_ids = objects.label_ids.copy()
-        objects.label_ids[:] = [new_id for new_id in new_ids if new_id is not None]
-        item.objects = objects
-        return item
-
-    retargeted = dataset.map(retarget)
-    retargeted.label_map = target
-    return retargeted
-
-
-def _transformed(items: Dataset, transforms: Sequence[Transform]) -> Iterator[Item]:
-    for item in items:
-        result: Item | None = item
-        for transform in transforms:
-            try:
-                result = transform(result)
-            except TfodError as error:  # --on-error skip: this item is counted and left out
-                if tolerance.current() is None:
-                    raise
-                tolerance.skip_or_raise(
-                    type(error)(
-                        f"item {item.id!r}: {error.message}",
-                        path=error.path,
-                        record_index=error.record_index,
-                        offset=error.offset,
-                        line=error.line,
-                    )
-                )
-                result = None
-            if result is None:
-                break
-        if result is not None:
-            yield result
 
 
 def _counting(
@@ -272,6 +207,7 @@ def _counting(
     report.items = report.objects = 0
     report.items_per_subset.clear()
     report.objects_per_label.clear()
+    report.unmatched_labels.clear()  # retarget_labels counts into it as this pass reads
     for item in items:
         report.items += 1
         report.objects += len(item.objects)

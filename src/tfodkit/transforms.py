@@ -1,4 +1,8 @@
-"""Streaming transforms: per-item functions ``Item -> Item``, a registry by Datumaro's names, label remapping.
+"""Streaming transforms — the one place a conversion's transforms live.
+
+Item transforms (``Item -> Item``, listed by :func:`transform_names`, by Datumaro's names) run through
+:class:`TransformChain` / :func:`apply_transforms`; label transforms (:func:`remap_labels`, :func:`filter_labels`,
+:func:`retarget_labels`) take and give a :class:`Dataset`, since they change its label map.
 
 Item transforms never change their input (a list-backed dataset can be read again) and do no pixel work:
 ``polygons_to_masks`` and ``boxes_to_masks`` attach *lazy* masks (:meth:`Mask.from_polygons`,
@@ -20,16 +24,18 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from tfodkit.errors import FormatError, UsageError
+from tfodkit import tolerance
+from tfodkit.errors import FormatError, TfodError, UsageError
 from tfodkit.model import AREA, GROUP, IS_CROWD, Dataset, Item, LabelMap, Mask, Objects
 from tfodkit.raster import array_box, array_to_polygons, polygons_box
 
-ItemTransform = Callable[[Item], Item]
+ItemTransform = Callable[[Item], Item | None]  # None drops the item
 
 
 def _with_objects(item: Item, objects: Objects) -> Item:
@@ -311,7 +317,11 @@ def _option_value(default: Any, text: str, where: str) -> Any:
 
 
 class TransformChain:
-    """Several item transforms applied in order; picklable when its steps are (module functions, partials).
+    """Several item transforms applied in order — the one way a conversion applies transforms (local and Beam).
+
+    A step returning None drops the item. Under ``on_error="skip"`` (:func:`tfodkit.tolerance.skipping_bad_items`)
+    an item whose transform fails is counted and dropped; otherwise the error stops the run. Picklable when its
+    steps are (module functions, partials).
 
     Example:
         >>> chain = TransformChain(["polygons_to_masks", "boxes_to_masks"])
@@ -326,19 +336,38 @@ class TransformChain:
     def names(self) -> list[str]:
         return [getattr(getattr(step, "func", step), "__name__", repr(step)) for step in self.steps]
 
-    def __call__(self, item: Item) -> Item:
+    def __call__(self, item: Item) -> Item | None:
+        result: Item | None = item
         for step in self.steps:
-            item = step(item)
-        return item
+            try:
+                result = step(result)  # type: ignore[arg-type]  # None stops the loop below
+            except TfodError as error:
+                if tolerance.current() is None:
+                    raise
+                # --on-error skip: this item is counted and left out, its error naming it
+                tolerance.skip_or_raise(
+                    type(error)(
+                        f"item {item.id!r}: {error.message}",
+                        path=error.path,
+                        record_index=error.record_index,
+                        offset=error.offset,
+                        line=error.line,
+                    )
+                )
+                return None
+            if result is None:
+                return None
+        return result
 
 
-def apply_transforms_to_item(item: Item, steps: Iterable[str | ItemTransform]) -> Item:
-    """Apply ``steps`` (names or functions) to one item."""
+def apply_transforms_to_item(item: Item, steps: Iterable[str | ItemTransform]) -> Item | None:
+    """Apply ``steps`` (names or functions) to one item (None when a step drops it)."""
     return TransformChain(steps)(item)
 
 
 def apply_transforms(dataset: Dataset, steps: Iterable[str | ItemTransform]) -> Dataset:
-    """The dataset with ``steps`` applied to each item as it streams by (nothing is read here).
+    """The dataset with ``steps`` applied to each item as it streams by (nothing is read here); what
+    :func:`tfodkit.convert` does with its ``transforms``.
 
     Example:
         >>> from tfodkit.model import ImageRef, Item, LabelMap, Objects
@@ -353,11 +382,12 @@ def apply_transforms(dataset: Dataset, steps: Iterable[str | ItemTransform]) -> 
     return dataset.map(chain)
 
 
+# ``tfod convert --masks MODE`` -> the transforms it runs, in order
 MASK_MODES: dict[str, list[str]] = {
     "none": [],
     "polygons": ["polygons_to_masks"],
     "boxes": ["boxes_to_masks"],
-    "all": ["polygons_to_masks", "boxes_to_masks"],
+    "all": ["polygons_to_masks", "boxes_to_masks"],  # the seed's flow: polygons first, then bare boxes
 }
 
 
@@ -424,11 +454,7 @@ def remap_labels(
             return item
         if any(int(label_id) not in new_id_of for label_id in objects.label_ids):
             resolve_known()  # labels a reader discovered while reading
-        new_ids = [new_id_of.get(int(label_id)) for label_id in objects.label_ids]
-        keep = np.array([new_id is not None for new_id in new_ids], dtype=bool)
-        kept = objects.select(keep) if not keep.all() else _copy_objects(objects)
-        kept.label_ids = np.array([new_id for new_id in new_ids if new_id is not None], dtype=np.int64)
-        return _with_objects(item, kept)
+        return _relabelled(item, [new_id_of.get(int(label_id)) for label_id in objects.label_ids])
 
     remapped = dataset.map(remap)
     remapped.label_map = target
@@ -446,3 +472,44 @@ def filter_labels(dataset: Dataset, keep: Sequence[str]) -> Dataset:
         [[2]]
     """
     return remap_labels(dataset, {name: name for name in keep}, default="delete")
+
+
+def retarget_labels(dataset: Dataset, names: Sequence[str], unmatched: Counter[str] | None = None) -> Dataset:
+    """``dataset`` with its labels matched by name to ``names`` (ids 1..N in that order), as CVAT matches an
+    imported dataset to a task's labels (``tfod … --target-labels``). Objects with other labels are dropped and
+    counted per name in ``unmatched`` (one pass over the result counts once; clear it between passes).
+
+    Example:
+        >>> from tfodkit.model import ImageRef, LabelMap, Objects
+        >>> items = [Item("a", ImageRef("a.jpg", width=4, height=4), Objects.from_boxes([[0, 0, 1, 1]] * 2, [1, 2]))]
+        >>> dropped = Counter()
+        >>> retargeted = retarget_labels(Dataset(items, LabelMap.from_names(["cat", "dog"])), ["dog"], dropped)
+        >>> [item.objects.label_ids.tolist() for item in retargeted], dict(dropped)
+        ([[1]], {'cat': 1})
+    """
+    target = LabelMap.from_names(names)
+    counts = unmatched if unmatched is not None else Counter()
+    source_labels = dataset.label_map
+
+    def retarget(item: Item) -> Item:
+        if not len(item.objects):
+            return item
+        names_of_objects = [
+            source_labels.name_of(label_id) or str(label_id) for label_id in item.objects.label_ids.tolist()
+        ]
+        new_ids = [target.id_of(name) for name in names_of_objects]
+        counts.update(name for name, new_id in zip(names_of_objects, new_ids) if new_id is None)
+        return _relabelled(item, new_ids)
+
+    retargeted = dataset.map(retarget)
+    retargeted.label_map = target
+    return retargeted
+
+
+def _relabelled(item: Item, new_ids: Sequence[int | None]) -> Item:
+    """A new item whose objects carry ``new_ids`` (one per object; None drops the object); ``item`` is untouched."""
+    objects = item.objects
+    keep = np.array([new_id is not None for new_id in new_ids], dtype=bool)
+    kept = objects.select(keep) if not keep.all() else _copy_objects(objects)
+    kept.label_ids = np.array([new_id for new_id in new_ids if new_id is not None], dtype=np.int64)
+    return _with_objects(item, kept)

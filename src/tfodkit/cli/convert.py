@@ -3,154 +3,149 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from tfodkit.errors import CorruptRecordError, UsageError
-from tfodkit.formats import format_names
+from tfodkit.formats import Option, format_names, get_format
 from tfodkit.parallel import default_workers
 from tfodkit.pipeline import ConvertReport, ProgressCallback, convert
+from tfodkit.transforms import MASK_MODES, get_transform, mask_transforms, transform_from_spec, transform_names
 
 FORMAT_CHOICE = click.Choice(format_names())
-MASK_MODES = {
-    "none": [],
-    "polygons": ["polygons_to_masks"],
-    "boxes": ["boxes_to_masks"],
-    "all": ["polygons_to_masks", "boxes_to_masks"],  # the seed's flow: polygons first, then bare boxes
-}
-
-# CLI option -> (side, keyword of the format's read()/write()). Only options the user gave are passed, and
-# the pipeline refuses one that the chosen format does not take.
-READ_OPTIONS = (
-    "label_map",
-    "images_dir",
-    "year",
-    "set",
-    "annotations_dir",
-    "ignore_difficult",
-    "subset",
-    "include_masks",
-)
-WRITE_OPTIONS = ("save_images", "shards", "shard_size", "compression", "numerical_masks", "layout", "label_map_out")
 
 
-def _format_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.option("--label-map", type=click.Path(dir_okay=False), help="label_map.pbtxt for the input."),
-        click.option(
-            "--images",
-            "images_dir",
-            type=click.Path(file_okay=False),
-            help="Folder of images the input's annotations name.",
-        ),
-        click.option(
-            "--save-images/--no-save-images",
-            default=None,
-            help="Embed / copy the original image bytes (default: the output format's usual choice).",
-        ),
-        click.option(
-            "--shards", type=click.IntRange(min=1), help="Split TFRecord output into N shards NAME-0000i-of-0000N."
-        ),
-        click.option(
-            "--shard-size",
-            type=click.IntRange(min=1),
-            metavar="BYTES",
-            help="Start a new TFRecord shard before one would pass BYTES; names NAME-0000i-of-0000N set at the end.",
-        ),
-        click.option("--compression", type=click.Choice(["gzip", "zlib"]), help="Compress TFRecord output as TF does."),
-        click.option(
-            "--numerical-masks",
-            is_flag=True,
-            default=None,
-            help="Write masks as one float list (NUMERICAL_MASKS) instead of PNGs.",
-        ),
-        click.option(
-            "--masks",
-            "mask_mode",
-            type=click.Choice(list(MASK_MODES)),
-            default="none",
-            show_default=True,
-            help="Make instance masks: from polygons, from boxes, or all (polygons, then boxes).",
-        ),
-        click.option(
-            "-t",
-            "--transform",
-            "transform_names",
-            multiple=True,
-            metavar="NAME",
-            help="Apply a transform (repeatable, in order): polygons_to_masks, boxes_to_masks, masks_to_polygons, merge_instance_parts.",
-        ),
-        click.option("--year", help="VOC: VOC2007, VOC2012 or merged."),
-        click.option("--set", "set", help="VOC: image set from ImageSets/Main (train, val, trainval, test)."),
-        click.option("--annotations-dir", help="VOC: annotations folder name (default Annotations)."),
-        click.option("--ignore-difficult", is_flag=True, default=None, help="VOC: skip difficult objects."),
-        click.option("--subset", help="COCO: read only this subset."),
-        click.option("--include-masks", is_flag=True, default=None, help="COCO: rasterize segmentations to masks."),
-        click.option("--layout", type=click.Choice(["ultralytics", "darknet"]), help="YOLO output layout."),
-        click.option(
-            "--workers",
-            type=click.IntRange(min=1),
-            default=default_workers(),
-            show_default=True,
-            help="Processes for per-item work; output is identical for any number.",
-        ),
-        click.option(
-            "--runner",
-            type=click.Choice(["local", "beam"]),
-            default="local",
-            show_default=True,
-            help="local: this machine's cores; beam: an Apache Beam pipeline (pip install 'tfodkit[beam]'), "
-            "TFRecord output only.",
-        ),
-        click.option(
-            "--beam-option",
-            "beam_options",
-            multiple=True,
-            metavar="KEY=VALUE",
-            help="Beam pipeline option (repeatable), e.g. runner=DataflowRunner, project=…, region=…, "
-            "temp_location=gs://…; default runner FnApiRunner (local).",
-        ),
-        click.option(
-            "--target-labels",
-            metavar="NAMES|@FILE",
-            help="Match labels by name to these (a CVAT task's labels: comma-separated, or @file with one "
-            "per line); objects with other labels are dropped and reported.",
-        ),
-        click.option(
-            "--on-error",
-            type=click.Choice(["stop", "skip"]),
-            default="stop",
-            show_default=True,
-            help="A bad item (a record, an annotation file or entry): stop with its error, writing nothing, "
-            "or skip it, count it and go on. Damaged TFRecord framing always stops (see tfod repair).",
-        ),
-        click.option(
-            "--strict",
-            is_flag=True,
-            default=False,
-            help="Fail (exit 2, nothing written) when the output cannot hold something the input has.",
-        ),
-        click.option(
-            "--overwrite",
-            is_flag=True,
-            default=False,
-            help="Replace an existing output (without it, an output that exists and is not empty is refused).",
-        ),
-        click.option(
-            "--label-map-out",
-            type=click.Path(dir_okay=False),
-            metavar="PATH",
-            help="TFRecord: write the label map here instead of label_map.pbtxt beside the records.",
-        ),
-        click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
-        click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary."),
+def _workers_help() -> str:
+    writers = [name for name in format_names() if get_format(name).uses_workers]
+    return (
+        f"Processes for per-item encoding work, used by the {', '.join(writers)} writers and --runner beam "
+        "(the other writers work in this process); output is identical for any number."
+    )
+
+
+# Options of every conversion command, whatever the formats. A new common flag goes here; a format's own
+# options are declared in its module (READ_OPTIONS / WRITE_OPTIONS) and become flags in _format_flags.
+COMMON_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+    click.option(
+        "--masks",
+        "mask_mode",
+        type=click.Choice(list(MASK_MODES)),
+        default="none",
+        show_default=True,
+        help="Make instance masks: from polygons, from boxes, or all (polygons, then boxes).",
+    ),
+    click.option(
+        "-t",
+        "--transform",
+        "transform_specs",
+        multiple=True,
+        metavar="NAME[:KEY=VALUE,…]",
+        help=f"Apply a transform (repeatable, in order): {', '.join(transform_names())}; "
+        "options after a colon, e.g. masks_to_polygons:tolerance=0.5.",
+    ),
+    click.option(
+        "--workers", type=click.IntRange(min=1), default=default_workers(), show_default=True, help=_workers_help()
+    ),
+    click.option(
+        "--runner",
+        type=click.Choice(["local", "beam"]),
+        default="local",
+        show_default=True,
+        help="local: this machine's cores; beam: an Apache Beam pipeline (pip install 'tfodkit[beam]'), "
+        "TFRecord output only.",
+    ),
+    click.option(
+        "--beam-option",
+        "beam_options",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Beam pipeline option (repeatable), e.g. runner=DataflowRunner, project=…, region=…, "
+        "temp_location=gs://…; default runner FnApiRunner (local).",
+    ),
+    click.option(
+        "--target-labels",
+        metavar="NAMES|@FILE",
+        help="Match labels by name to these (a CVAT task's labels: comma-separated, or @file with one "
+        "per line); objects with other labels are dropped and reported.",
+    ),
+    click.option(
+        "--on-error",
+        type=click.Choice(["stop", "skip"]),
+        default="stop",
+        show_default=True,
+        help="A bad item (a record, an annotation file or entry): stop with its error, writing nothing, "
+        "or skip it, count it and go on. Damaged TFRecord framing always stops (see tfod repair).",
+    ),
+    click.option(
+        "--strict",
+        is_flag=True,
+        default=False,
+        help="Fail (exit 2, nothing written) when the output cannot hold something the input has.",
+    ),
+    click.option(
+        "--overwrite",
+        is_flag=True,
+        default=False,
+        help="Replace an existing output (without it, an output that exists and is not empty is refused).",
+    ),
+    click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
+    click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary."),
+]
+
+# A format option's click parameter is named "<side>__<keyword>", so its route (reader or writer) is in its name.
+_READ, _WRITE = "read__", "write__"
+
+
+def _format_flags(read_formats: Sequence[str], write_formats: Sequence[str]) -> list[click.Option]:
+    """The flags of the read options of ``read_formats`` and the write options of ``write_formats``, from the
+    formats' declarations; each help ends with the formats it applies to."""
+    declared: dict[str, tuple[str, Option, list[str]]] = {}  # flag -> (side, option, formats)
+    for side, formats in ((_READ, read_formats), (_WRITE, write_formats)):
+        for name in formats:
+            info = get_format(name)
+            for option in info.read_options if side == _READ else info.write_options:
+                seen = declared.setdefault(option.flag, (side, option, []))
+                if (seen[0], seen[1].name, seen[1].type) != (side, option.name, option.type):
+                    raise RuntimeError(f"{option.flag} is declared twice, differently ({name} and {seen[2]})")
+                seen[2].append(name)
+    verb = {_READ: "reading", _WRITE: "writing"}
+    return [
+        _click_option(side + option.name, option, f"{option.help} ({verb[side]} {', '.join(formats)})")
+        for side, option, formats in declared.values()
     ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+
+
+def _click_option(parameter: str, option: Option, help: str) -> click.Option:
+    # default None: only what the user gave reaches the reader/writer, which keeps its own default
+    if option.type is bool:
+        flag = f"{option.flag}/--no-{option.flag[2:]}" if option.negatable else option.flag
+        return click.Option([flag, parameter], is_flag=True, default=None, help=help)
+    kind: click.ParamType | type = option.type
+    if option.choices:
+        kind = click.Choice(list(option.choices))
+    elif option.type is int and option.minimum is not None:
+        kind = click.IntRange(min=option.minimum)
+    return click.Option([option.flag, parameter], type=kind, default=None, metavar=option.metavar, help=help)
+
+
+def _options(read_formats: Sequence[str], write_formats: Sequence[str]) -> Callable[[Callable[..., Any]], Any]:
+    """Decorate a command with the format flags of the formats it can involve, then the common options."""
+
+    def decorate(function: Callable[..., Any]) -> Any:
+        for option in reversed(COMMON_OPTIONS):
+            function = option(function)
+        function.__click_params__.extend(reversed(_format_flags(read_formats, write_formats)))  # type: ignore[attr-defined]
+        return function
+
+    return decorate
+
+
+_READERS = [name for name in format_names() if get_format(name).can_read]
+_WRITERS = [name for name in format_names() if get_format(name).can_write]
 
 
 @contextmanager
@@ -184,49 +179,45 @@ def _print_report(report: ConvertReport, target: str, as_json: bool, quiet: bool
     )
 
 
-def run_conversion(source: str, target: str, from_format: str | None, to_format: str, options: dict[str, Any]) -> None:
-    """Shared body of convert/export/import/transform: split the options, build transforms, convert."""
-    from tfodkit.transforms import get_transform
+def convert_and_report(
+    source: str, target: str, from_format: str | None, to_format: str, options: dict[str, Any]
+) -> None:
+    """The body of convert/export/import/transform: route the flags, convert (locally or on Beam), print.
 
-    as_json = options.pop("as_json", False)
-    quiet = options.pop("quiet", False)
-    workers = options.pop("workers", 1)
-    on_error = options.pop("on_error", "stop") or "stop"
-    strict = bool(options.pop("strict", False))
-    overwrite = bool(options.pop("overwrite", False))
-    runner = options.pop("runner", "local") or "local"
-    beam_options = list(options.pop("beam_options", ()) or ())
-    if beam_options and runner != "beam":
+    Format flags arrive as ``read__<keyword>`` / ``write__<keyword>`` and go, as given, to ``convert()``'s
+    ``read_options`` / ``write_options``, which checks them against the chosen formats; the rest are common.
+    """
+    read_options = {key[len(_READ):]: value for key, value in options.items() if key.startswith(_READ)}
+    write_options = {key[len(_WRITE):]: value for key, value in options.items() if key.startswith(_WRITE)}
+    common = {key: value for key, value in options.items() if not key.startswith((_READ, _WRITE))}
+    as_json, quiet, on_error = common["as_json"], common["quiet"], common["on_error"]
+    if common["beam_options"] and common["runner"] != "beam":
         raise UsageError("--beam-option needs --runner beam")
-    target_labels = _label_list(options.pop("target_labels", None))
-    names = list(MASK_MODES[options.pop("mask_mode", "none") or "none"]) + list(options.pop("transform_names", ()))
-    transforms = [get_transform(name) for name in names]
-    read_options = {name: options.pop(name) for name in READ_OPTIONS if options.get(name) is not None}
-    write_options = {name: options.pop(name) for name in WRITE_OPTIONS if options.get(name) is not None}
-    unused = {name: value for name, value in options.items() if value is not None}
-    assert not unused, f"options not routed: {unused}"
+    transforms = [get_transform(name) for name in mask_transforms(common["mask_mode"])]
+    transforms += [transform_from_spec(spec) for spec in common["transform_specs"]]
     conversion: dict[str, Any] = {
         "from_format": from_format,
         "to_format": to_format,
-        "read_options": read_options,
-        "write_options": write_options,
+        "read_options": {name: value for name, value in read_options.items() if value is not None},
+        "write_options": {name: value for name, value in write_options.items() if value is not None},
         "transforms": transforms,
-        "target_labels": target_labels,
-        "workers": workers,
+        "target_labels": _label_list(common["target_labels"]),
+        "workers": common["workers"],
     }
-    if runner == "beam":
+    if common["runner"] == "beam":
         if on_error != "stop":
             raise UsageError("--on-error skip works with --runner local only")
-        from tfodkit.beam import run_conversion as run_beam_conversion
+        from tfodkit.beam import convert_with_beam
 
-        report = run_beam_conversion(source, target, **conversion, beam_options=beam_options)
+        report = convert_with_beam(source, target, **conversion, beam_options=list(common["beam_options"]))
     else:
         with (
             _progress_bar(not quiet and not as_json, source, from_format, to_format) as progress,
             _repair_hint(on_error),
         ):
             report = convert(
-                source, target, **conversion, progress=progress, on_error=on_error, strict=strict, overwrite=overwrite
+                source, target, **conversion, progress=progress, on_error=on_error, strict=common["strict"],
+                overwrite=common["overwrite"],
             )
     if report.unmatched_labels:
         dropped = ", ".join(f"{name!r} ({count} objects)" for name, count in report.unmatched_labels.most_common())
@@ -281,7 +272,7 @@ def _label_list(value: str | None) -> list[str] | None:
 @click.argument("target", type=click.Path())
 @click.option("--from", "from_format", type=FORMAT_CHOICE, help="Input format (auto-detected when unambiguous).")
 @click.option("--to", "to_format", type=FORMAT_CHOICE, required=True, help="Output format.")
-@_format_options
+@_options(_READERS, _WRITERS)
 def convert_command(source: str, target: str, from_format: str | None, to_format: str, **options: Any) -> None:
     """Convert a dataset from one format to another, streaming.
 
@@ -292,14 +283,14 @@ def convert_command(source: str, target: str, from_format: str | None, to_format
       tfod convert coco/ out.tfrecord --from coco --to tfrecord --masks all
       tfod convert task.zip yolo_out/ --from cvat-tfrecord --to yolo
     """
-    run_conversion(source, target, from_format, to_format, options)
+    convert_and_report(source, target, from_format, to_format, options)
 
 
 @click.command("export")
 @click.argument("source", type=click.Path())
 @click.argument("target", type=click.Path())
 @click.option("--from", "from_format", type=FORMAT_CHOICE, help="Input format (auto-detected when unambiguous).")
-@_format_options
+@_options(_READERS, ["cvat-tfrecord"])
 def export_command(source: str, target: str, from_format: str | None, **options: Any) -> None:
     """Export a dataset as a CVAT "TFRecord 1.0" zip (<subset>.tfrecord + label_map.pbtxt).
 
@@ -308,14 +299,14 @@ def export_command(source: str, target: str, from_format: str | None, **options:
       tfod export annotations.xml task.zip --save-images
       tfod export VOCdevkit/VOC2007 voc.zip --from voc --save-images
     """
-    run_conversion(source, target, from_format, "cvat-tfrecord", options)
+    convert_and_report(source, target, from_format, "cvat-tfrecord", options)
 
 
 @click.command("import")
 @click.argument("source", type=click.Path())
 @click.argument("target", type=click.Path())
 @click.option("--to", "to_format", type=FORMAT_CHOICE, required=True, help="Output format.")
-@_format_options
+@_options(["cvat-tfrecord"], _WRITERS)
 def import_command(source: str, target: str, to_format: str, **options: Any) -> None:
     """Import a CVAT "TFRecord 1.0" zip (or a folder of .tfrecord files) into another format.
 
@@ -333,7 +324,7 @@ def import_command(source: str, target: str, to_format: str, **options: Any) -> 
             f"{source}: a bare record file, not a CVAT export (a .zip or a folder); "
             f"use `tfod convert {source} {target} --to {to_format}`"
         )
-    run_conversion(source, target, "cvat-tfrecord", to_format, options)
+    convert_and_report(source, target, "cvat-tfrecord", to_format, options)
 
 
 @click.command("transform")
@@ -341,7 +332,7 @@ def import_command(source: str, target: str, to_format: str, **options: Any) -> 
 @click.argument("target", type=click.Path())
 @click.option("--from", "from_format", type=FORMAT_CHOICE, help="Input format (auto-detected when unambiguous).")
 @click.option("--to", "to_format", type=FORMAT_CHOICE, help="Output format (default: the input's).")
-@_format_options
+@_options(_READERS, _WRITERS)
 def transform_command(source: str, target: str, from_format: str | None, to_format: str | None, **options: Any) -> None:
     """Apply transforms in order (the names Datumaro uses) while copying a dataset.
 
@@ -352,7 +343,7 @@ def transform_command(source: str, target: str, from_format: str | None, to_form
     from tfodkit.formats import detect_format
 
     from_format = from_format or detect_format(source)
-    run_conversion(source, target, from_format, to_format or from_format, options)
+    convert_and_report(source, target, from_format, to_format or from_format, options)
 
 
 COMMANDS = [convert_command, export_command, import_command, transform_command]

@@ -1,10 +1,17 @@
 """The format registry: one module per format, each with ``read``/``write``/``detect`` functions.
 
 A format module defines, as it can:
-- ``read(path: str, **options) -> Dataset`` — a streaming reader;
-- ``write(dataset: Dataset, path: str, **options) -> None`` — a streaming, atomic writer;
-- ``detect(path: str) -> bool`` — True when ``path`` looks like this format (cheap: names, first bytes).
+- ``read(path: str, *, <options>) -> Dataset`` — a streaming reader;
+- ``write(dataset: Dataset, path: str, *, <options>) -> None`` — a streaming, atomic writer;
+- ``detect(path: str) -> bool`` — True when ``path`` looks like this format (cheap: names, first bytes);
+- ``READ_OPTIONS`` / ``WRITE_OPTIONS`` — tuples of :class:`Option`, one per keyword of ``read`` / ``write``.
+  The ``tfod`` CLI makes its flags from them and :func:`check_options` accepts exactly them, so adding an option
+  to a format is one edit in the format's module (and its keyword).
 Modules are imported only when used, so ``import tfodkit`` stays fast.
+
+Example:
+    >>> [option.flag for option in get_format("voc").read_options]
+    ['--year', '--set', '--annotations-dir', '--ignore-difficult', '--label-map']
 """
 
 from __future__ import annotations
@@ -12,9 +19,10 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 from tfodkit.errors import UsageError
 
@@ -27,6 +35,51 @@ _MODULES: dict[str, tuple[str, str]] = {
     "coco": ("tfodkit.formats.coco", "COCO instances JSON (annotations/instances_<subset>.json)"),
     "yolo": ("tfodkit.formats.yolo", "YOLO, darknet (obj.names, obj.data) or Ultralytics (data.yaml)"),
 }
+
+
+@dataclass(frozen=True)
+class Option:
+    """One keyword of a format's ``read`` or ``write``, and the ``tfod`` flag that sets it.
+
+    ``type`` is ``str``, ``int`` or ``bool``; ``choices`` limits a ``str``; ``minimum`` bounds an ``int``.
+    ``default`` is what the reader/writer does without it (documentation: the CLI passes only what a user gave).
+    ``flag`` defaults to ``--name-with-dashes``; ``negatable`` bools also get ``--no-…``.
+
+    Example:
+        >>> Option("shard_size", int, help="bytes per shard", minimum=1, metavar="BYTES").flag
+        '--shard-size'
+    """
+
+    name: str
+    type: type = str
+    default: Any = None
+    help: str = ""
+    flag_name: str | None = None
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    metavar: str | None = None
+    negatable: bool = False
+
+    @property
+    def flag(self) -> str:
+        return self.flag_name or "--" + self.name.replace("_", "-")
+
+    def with_default(self, default: Any) -> Option:
+        """This option with another format's default (e.g. ``save_images`` is on for VOC, off for CVAT)."""
+        return replace(self, default=default)
+
+
+# Options several formats share: declared once so the flag, type and help agree.
+LABEL_MAP = Option(
+    "label_map", str, help="label_map.pbtxt for the input (default: the one the input has, if any).", metavar="FILE"
+)
+IMAGES_DIR = Option(
+    "images_dir", str, help="Folder of images the input's annotations name.", flag_name="--images", metavar="DIR"
+)
+SAVE_IMAGES = Option(
+    "save_images", bool, help="Embed / copy the original image bytes (default: the output format's usual choice).",
+    negatable=True,
+)
 
 
 @dataclass(frozen=True)
@@ -43,18 +96,57 @@ class FormatInfo:
     def can_write(self) -> bool:
         return hasattr(self.module, "write")
 
-    def read_options(self) -> set[str]:
-        return _keyword_names(getattr(self.module, "read", None))
+    @property
+    def read_options(self) -> tuple[Option, ...]:
+        return tuple(getattr(self.module, "READ_OPTIONS", ()))
 
-    def write_options(self) -> set[str]:
-        return _keyword_names(getattr(self.module, "write", None))
+    @property
+    def write_options(self) -> tuple[Option, ...]:
+        return tuple(getattr(self.module, "WRITE_OPTIONS", ()))
+
+    @property
+    def uses_workers(self) -> bool:
+        """Whether the writer spreads per-item encoding over ``workers`` processes (the others work in-process)."""
+        return self.writer_takes("workers")
+
+    def writer_takes(self, keyword: str) -> bool:
+        """Whether the writer has the (undeclared, pipeline-set) keyword ``keyword``: ``workers``, ``overwrite``."""
+        return self.can_write and keyword in inspect.signature(self.module.write).parameters
 
 
-def _keyword_names(function: Any) -> set[str]:
-    if function is None:
-        return set()
-    parameters = inspect.signature(function).parameters.values()
-    return {parameter.name for parameter in parameters if parameter.kind == inspect.Parameter.KEYWORD_ONLY}
+Direction = Literal["read", "write"]
+
+
+def check_options(info: FormatInfo, options: Mapping[str, Any], direction: Direction) -> None:
+    """Refuse options that ``info``'s reader or writer does not declare, naming the option, the format and the
+    options it has — the one check every route (CLI, :func:`tfodkit.convert`, Beam) goes through.
+
+    Example:
+        >>> check_options(get_format("coco"), {"year": "VOC2007"}, "read")
+        Traceback (most recent call last):
+        ...
+        tfodkit.errors.UsageError: --year does not apply when reading coco (its read options: --subset, \
+--include-masks, --label-map)
+    """
+    declared = info.read_options if direction == "read" else info.write_options
+    accepted = {option.name for option in declared}
+    unknown = [name for name in options if name not in accepted]
+    if unknown:
+        flags = {option.name: option.flag for option in all_options()}
+        names = ", ".join(flags.get(name, name) for name in unknown)
+        known = ", ".join(option.flag for option in declared) or "none"
+        verb = "reading" if direction == "read" else "writing"
+        raise UsageError(f"{names} does not apply when {verb} {info.name} (its {direction} options: {known})")
+
+
+def all_options() -> list[Option]:
+    """Every declared read and write option of every format, each name once (first declaration wins)."""
+    seen: dict[tuple[str, str], Option] = {}
+    for name in _MODULES:
+        info = get_format(name)
+        for option in (*info.read_options, *info.write_options):
+            seen.setdefault((option.name, option.flag), option)
+    return list(seen.values())
 
 
 def format_names() -> list[str]:

@@ -37,6 +37,7 @@ import numpy as np
 
 from tfodkit import model
 from tfodkit.errors import FormatError, TfodError
+from tfodkit.formats import LABEL_MAP, SAVE_IMAGES, Option
 from tfodkit.formats._files import (
     checked_relative_name,
     checked_subset_name,
@@ -48,6 +49,14 @@ from tfodkit.formats._files import (
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.storage import UrlPath, as_path, open_binary
 from tfodkit.tolerance import skip_or_raise
+
+# Keywords of read() / write(), and the tfod flags that set them (see tfodkit.formats.Option).
+READ_OPTIONS = (
+    Option("subset", str, help="Read only this subset."),
+    Option("include_masks", bool, False, help="Rasterize segmentations to masks."),
+    LABEL_MAP,
+)
+WRITE_OPTIONS = (SAVE_IMAGES.with_default(True),)
 
 ANNOTATIONS_DIR = "annotations"
 PREFIX = "instances_"

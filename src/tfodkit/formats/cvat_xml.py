@@ -51,10 +51,15 @@ from lxml import etree
 
 from tfodkit import model
 from tfodkit.errors import FormatError, TfodError, TfodWarning, UsageError
+from tfodkit.formats import IMAGES_DIR, SAVE_IMAGES
 from tfodkit.formats._files import checked_relative_name, save_image
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects, item_id_from_name
 from tfodkit.storage import atomic_file, atomic_path, is_file, is_url, join_path, open_input
 from tfodkit.tolerance import skip_or_raise
+
+# Keywords of read() / write(), and the tfod flags that set them (see tfodkit.formats.Option).
+READ_OPTIONS = (IMAGES_DIR,)
+WRITE_OPTIONS = (SAVE_IMAGES.with_default(False),)
 
 ANNOTATIONS_XML = "annotations.xml"
 IMAGES_DIR = "images"
@@ -860,7 +865,7 @@ def _write_xml_file(dataset: Dataset, target: str, save_images: bool) -> None:
                 if destination.exists():
                     raise FormatError(f"item {item.id!r}: two items share the image name {name!r}")
                 if not save_image(item.image, destination):
-                    raise FormatError(f"item {item.id!r}: its image has no bytes to save (write without save_images)")
+                    raise FormatError(f"item {item.id!r}: its image has no bytes to save (write without --save-images)")
 
         out = stack.enter_context(atomic_file(target))
         body = stack.enter_context(tempfile.TemporaryFile(dir=parent, prefix=".tfodkit-cvat-body-"))

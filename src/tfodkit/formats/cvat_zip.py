@@ -20,11 +20,15 @@ from typing import IO
 
 from tfodkit.archive import open_member, open_zip, safe_members
 from tfodkit.errors import FormatError, UsageError
-from tfodkit.formats import tfod
+from tfodkit.formats import IMAGES_DIR, LABEL_MAP, SAVE_IMAGES, tfod
 from tfodkit.labelmap import parse_label_map, read_label_map
 from tfodkit.model import Dataset, Item, LabelMap
 from tfodkit.records import read_records
 from tfodkit.storage import OutputSet, atomic_file, is_url, work_folder_prefix
+
+# Keywords of read() / write(), and the tfod flags that set them (see tfodkit.formats.Option).
+READ_OPTIONS = (LABEL_MAP, IMAGES_DIR)
+WRITE_OPTIONS = (SAVE_IMAGES.with_default(False),)
 
 
 def detect(path: str) -> bool:

@@ -30,6 +30,7 @@ import numpy as np
 from tfodkit import model
 from tfodkit.errors import FormatError, TfodError, TfodWarning, UsageError
 from tfodkit.example import decode_example, encode_example
+from tfodkit.formats import IMAGES_DIR, LABEL_MAP, SAVE_IMAGES, Option
 from tfodkit.formats._files import checked_relative_name, checked_subset_name
 from tfodkit.labelmap import format_label_map, parse_label_map, read_label_map
 from tfodkit.masks import masks_from_numerical, masks_from_png_list, masks_to_numerical, masks_to_png_list
@@ -39,6 +40,24 @@ from tfodkit.records import RecordWriter, read_records, shard_names, write_recor
 from tfodkit.spool import SpooledBytes
 from tfodkit.storage import OutputSet, is_url, work_folder_prefix
 from tfodkit.tolerance import skip_or_raise
+
+# Keywords of read() / write(), and the tfod flags that set them (see tfodkit.formats.Option).
+READ_OPTIONS = (LABEL_MAP, IMAGES_DIR)
+WRITE_OPTIONS = (
+    SAVE_IMAGES.with_default(True),
+    Option("shards", int, help="Split TFRecord output into N shards NAME-0000i-of-0000N.", minimum=1),
+    Option(
+        "shard_size", int, minimum=1, metavar="BYTES",
+        help="Start a new TFRecord shard before one would pass BYTES; names NAME-0000i-of-0000N set at the end.",
+    ),
+    Option("compression", str, choices=("gzip", "zlib"), help="Compress TFRecord output as TF does."),
+    Option("numerical_masks", bool, False, help="Write masks as one float list (NUMERICAL_MASKS) instead of PNGs."),
+    Option(
+        "label_map_out", str, metavar="PATH",
+        help="Write the label map here instead of label_map.pbtxt beside the records.",
+    ),
+)
+
 
 # ---------------------------------------------------------------------------------------------- schema
 # The one table of the detection keys: validate, stats and info derive what they check and read from it.
@@ -104,6 +123,8 @@ def keys_of_kind(keys: Iterable[str], kind: str) -> tuple[str, ...]:
     """
     return tuple(key for key in keys if SCHEMA_BY_KEY[key].kinds[0] == kind)
 
+
+# ---------------------------------------------------------------------------------------------- keys
 FILENAME = "image/filename"
 SOURCE_ID = "image/source_id"
 HEIGHT = "image/height"

@@ -33,6 +33,7 @@ import numpy as np
 
 from tfodkit import model
 from tfodkit.errors import FormatError, TfodError, UsageError
+from tfodkit.formats import LABEL_MAP, SAVE_IMAGES, Option
 from tfodkit.formats._files import (
     checked_relative_name,
     checked_subset_name,
@@ -44,6 +45,16 @@ from tfodkit.formats._files import (
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects
 from tfodkit.storage import UrlPath, as_path, atomic_path, is_dir, is_file, join_path, list_folder, open_binary
 from tfodkit.tolerance import skip_or_raise
+
+# Keywords of read() / write(), and the tfod flags that set them (see tfodkit.formats.Option).
+READ_OPTIONS = (
+    Option("year", str, help="VOC2007, VOC2012 or merged."),
+    Option("set", str, help="Image set from ImageSets/Main (train, val, trainval, test)."),
+    Option("annotations_dir", str, "Annotations", help="Annotations folder name (default Annotations)."),
+    Option("ignore_difficult", bool, False, help="Skip difficult objects."),
+    LABEL_MAP,
+)
+WRITE_OPTIONS = (SAVE_IMAGES.with_default(True),)
 
 YEARS = ("VOC2007", "VOC2012", "merged")
 SETS = ("train", "val", "trainval", "test")

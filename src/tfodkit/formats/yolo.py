@@ -31,6 +31,7 @@ import numpy as np
 
 from tfodkit import model
 from tfodkit.errors import FormatError, TfodError, UsageError
+from tfodkit.formats import SAVE_IMAGES, Option
 from tfodkit.formats._files import (
     checked_relative_name,
     checked_subset_name,
@@ -41,6 +42,18 @@ from tfodkit.formats._files import (
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects
 from tfodkit.storage import UrlPath, as_path, atomic_path, list_folder
 from tfodkit.tolerance import skip_or_raise
+
+# Keywords of read() / write(), and the tfod flags that set them (see tfodkit.formats.Option).
+READ_OPTIONS = (
+    Option(
+        "layout", str, "auto", choices=("auto", "darknet", "ultralytics"), flag_name="--input-layout",
+        help="YOLO input layout (default: told from the files).",
+    ),
+)
+WRITE_OPTIONS = (
+    Option("layout", str, "ultralytics", choices=("ultralytics", "darknet"), help="YOLO output layout."),
+    SAVE_IMAGES.with_default(True),
+)
 
 LAYOUTS = ("auto", "darknet", "ultralytics")
 IMAGE_EXTENSIONS = frozenset(
