@@ -23,9 +23,11 @@ from typing import Any
 
 from tfodkit import losses as loss_accounting
 from tfodkit import tolerance
+from tfodkit.boxes import clipping_boxes
 from tfodkit.errors import TfodError, UsageError
 from tfodkit.formats import FormatInfo, detect_format, get_format
 from tfodkit.model import Dataset, Item
+from tfodkit.target_fit import fit_to_target
 from tfodkit.tolerance import skipping_bad_items
 
 Transform = Callable[[Item], Item | None]
@@ -125,6 +127,7 @@ def convert(
     progress: ProgressCallback | None = None,
     on_error: str = "stop",
     strict: bool = False,
+    clip: bool = False,
 ) -> ConvertReport:
     """Convert a dataset from one format to another, streaming, and report what was converted.
 
@@ -137,6 +140,9 @@ def convert(
     items that fail to read or transform (a record that is not an Example or breaks the detection schema, one
     bad annotation file or entry) and counts them in ``report.skipped``. Damaged TFRecord framing, errors of the
     whole input and writer errors still stop the run (see :mod:`tfodkit.tolerance`).
+
+    ``clip``: boxes reaching outside the image are clipped to it and counted (loss ``box_clipped``) instead of
+    being errors; inverted boxes stay errors (see :mod:`tfodkit.boxes`).
     """
     if on_error not in ON_ERROR:
         raise UsageError(f"on_error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
@@ -145,13 +151,15 @@ def convert(
     with (
         skipping_bad_items() if on_error == "skip" else contextlib.nullcontext() as skipped,
         loss_accounting.counting_losses(strict=strict) as losses,
+        clipping_boxes(clip),
     ):
         dataset = read_dataset(source, source_format, **dict(read_options or {}))
         report = ConvertReport(source_format, to_format)
         if target_labels is not None:
             dataset = retarget_labels(dataset, target_labels, report.unmatched_labels)
+        fitted = fit_to_target(dataset, to_format)  # unlabeled objects, absolute image names (tfodkit.target_fit)
         counted = Dataset(
-            lambda: _counting(_transformed(dataset, transforms), dataset, report, progress),
+            lambda: _counting(_transformed(fitted, transforms), dataset, report, progress),
             dataset.label_map,
             name=dataset.name,
             length=dataset.length,

@@ -134,6 +134,13 @@ def _format_options(function: Callable[..., Any]) -> Callable[..., Any]:
             default=False,
             help="Fail (exit 2, nothing written) when the output cannot hold something the input has.",
         ),
+        click.option(
+            "--clip",
+            is_flag=True,
+            default=False,
+            help="Clip boxes that reach outside the image to it (counted as a loss) instead of failing on them; "
+            "inverted boxes still fail.",
+        ),
         click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary."),
     ]
@@ -187,6 +194,7 @@ def run_conversion(source: str, target: str, from_format: str | None, to_format:
     workers = options.pop("workers", 1)
     on_error = options.pop("on_error", "stop") or "stop"
     strict = bool(options.pop("strict", False))
+    clip = bool(options.pop("clip", False))
     runner = options.pop("runner", "local") or "local"
     beam_options = list(options.pop("beam_options", ()) or ())
     if beam_options and runner != "beam":
@@ -210,6 +218,8 @@ def run_conversion(source: str, target: str, from_format: str | None, to_format:
     if runner == "beam":
         if on_error != "stop":
             raise UsageError("--on-error skip works with --runner local only")
+        if clip:
+            raise UsageError("--clip works with --runner local only")
         from tfodkit.beam import run_conversion as run_beam_conversion
 
         report = run_beam_conversion(source, target, **conversion, beam_options=beam_options)
@@ -218,7 +228,9 @@ def run_conversion(source: str, target: str, from_format: str | None, to_format:
             _progress_bar(not quiet and not as_json, f"{from_format or 'input'} -> {to_format}") as progress,
             _repair_hint(on_error),
         ):
-            report = convert(source, target, **conversion, progress=progress, on_error=on_error, strict=strict)
+            report = convert(
+                source, target, **conversion, progress=progress, on_error=on_error, strict=strict, clip=clip
+            )
     if report.unmatched_labels:
         dropped = ", ".join(f"{name!r} ({count} objects)" for name, count in report.unmatched_labels.most_common())
         click.echo(f"tfod: warning: labels not in --target-labels, objects dropped: {dropped}", err=True)
