@@ -16,6 +16,7 @@ import contextlib
 import functools
 import glob
 import os
+import re
 import tempfile
 import warnings
 import zlib
@@ -581,6 +582,7 @@ def record_files(path: str) -> list[tuple[str, list[str]]]:
     else:
         base, suffix = os.path.splitext(path)
         files = sorted(glob.glob(f"{glob.escape(base)}-[0-9]*-of-[0-9]*{suffix}"))
+        files = files or sorted(glob.glob(f"{glob.escape(path)}-[0-9]*-of-[0-9]*"))  # tf.records-00000-of-00004
     if not files:
         raise FormatError("no .tfrecord files found", path=path)
     groups: dict[str, list[str]] = {}
@@ -608,17 +610,30 @@ def _url_record_files(url: str) -> list[str]:
 
 
 def is_record_name(name: str) -> bool:
-    """``train.tfrecord``, ``a.record``, ``b.tfrecords``, each maybe with ``.gz``/``.gzip``/``.zlib``/``.zz``."""
-    lowered = name.lower()
+    """``train.tfrecord``, ``a.record``, ``b.tfrecords``, each maybe with ``.gz``/``.gzip``/``.zlib``/``.zz``;
+    FiftyOne's ``tf.records`` and TF's shard style after the suffix (``tf.records-00000-of-00004``).
+
+    Example:
+        >>> [is_record_name(name) for name in ("a.tfrecord.gz", "tf.records", "tf.records-00001-of-00004", "a.txt")]
+        [True, True, True, False]
+    """
+    lowered = _SUFFIX_SHARD.sub("", name.lower())
     for compressed in ("", *COMPRESSED_SUFFIXES):
         if lowered.endswith(tuple(suffix + compressed for suffix in RECORD_SUFFIXES)):
             return True
     return False
 
 
+_SUFFIX_SHARD = re.compile(r"-\d+-of-\d+$")  # train.tfrecord-00000-of-00004 (TF, FiftyOne), not train-0-of-4.tfrecord
+FIFTYONE_RECORDS = "tf.records"  # FiftyOne's TFObjectDetectionDataset: the name says nothing of the subset
+
+
 def subset_of(record_path: str) -> str:
-    """``data/train-00001-of-00004.tfrecord`` → ``train``; ``val.record.gz`` → ``val``."""
-    name = os.path.basename(record_path)
+    """``data/train-00001-of-00004.tfrecord`` → ``train``; ``val.record.gz`` → ``val``; ``tf.records`` →
+    ``default``."""
+    name = _SUFFIX_SHARD.sub("", os.path.basename(record_path))
+    if name.lower() == FIFTYONE_RECORDS:
+        return "default"
     for compressed in COMPRESSED_SUFFIXES:
         if name.lower().endswith(compressed):
             name = name[: -len(compressed)]

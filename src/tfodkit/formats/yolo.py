@@ -247,6 +247,10 @@ def _ultralytics_sources(config_path: Location) -> tuple[list[str], list[_Entry]
             continue
         for part in values:
             target = Path(part) if os.path.isabs(part) else base / part
+            if part.startswith("../") and not (target.is_dir() or target.is_file()):
+                # Roboflow writes train: ../train/images beside the dataset's own train/ folder; Ultralytics
+                # (check_det_dataset) then drops the "../" and resolves from the dataset root: so do we.
+                target = base / part[3:]
             if target.is_dir():
                 images = [(path, target) for path in _images_under(target)]
             elif target.is_file() and target.suffix == ".txt":
