@@ -618,6 +618,8 @@ def is_record_name(name: str) -> bool:
         [True, True, True, False]
     """
     lowered = _SUFFIX_SHARD.sub("", name.lower())
+    if lowered == FIFTYONE_RECORDS:
+        return True
     for compressed in ("", *COMPRESSED_SUFFIXES):
         if lowered.endswith(tuple(suffix + compressed for suffix in RECORD_SUFFIXES)):
             return True
