@@ -342,11 +342,12 @@ def _item(
         if box_width <= 0 or box_height <= 0:  # as create_coco_tf_record.py skips them: counted, not an error
             skipped += 1
             continue
+        place = f"annotation {annotation.get('id')!r}"
         box = checked_boxes(  # outside the image: an error, or clipped under --clip (see tfodkit.boxes)
             np.array([[x, y, x + box_width, y + box_height]]),
             width,
             height,
-            lambda _, message: FormatError(f"annotation {annotation.get('id')!r}: {message}", path=where),
+            lambda _, message, place=place: FormatError(f"{place}: {message}", path=where),
         )[0].tolist()
         if category_id not in category_names:
             raise FormatError(f"annotation {annotation.get('id')!r}: category id {category_id} is not in categories",
