@@ -41,9 +41,10 @@ def coco_document() -> dict:
          "segmentation": CROWD_RLE},
         {"id": 3, "image_id": 285, "category_id": 3, "bbox": [0, 0, 24, 16], "area": 100.0, "iscrowd": 0,
          "segmentation": [[0, 0, 24, 0, 12, 16], [1, 1, 3, 1, 3, 3]]},
-        # Skipped as create_coco_tf_record.py skips them: zero width, and reaching past the right edge.
+        # Skipped as create_coco_tf_record.py skips them: zero width, negative height (a box reaching past the
+        # image is an error instead, or clipped with --clip: tests/test_bad_values.py).
         {"id": 4, "image_id": 285, "category_id": 3, "bbox": [3, 3, 0, 5], "area": 0, "iscrowd": 0, "segmentation": []},
-        {"id": 5, "image_id": 285, "category_id": 3, "bbox": [20, 3, 5, 5], "area": 25, "iscrowd": 0,
+        {"id": 5, "image_id": 285, "category_id": 3, "bbox": [20, 3, 5, -5], "area": 25, "iscrowd": 0,
          "segmentation": []},
         {"id": 6, "image_id": 139, "category_id": 3, "bbox": [1, 1, 4, 4], "area": 16, "iscrowd": 0,
          "segmentation": [], "attributes": {"occluded": True, "colour": "red"}},

@@ -20,8 +20,8 @@ Choices (documented behaviour, tested):
 - id 0 is kept only for ``background`` (by name or display name), as the OD API's ``label_map_util`` allows;
   id 0 for any other label is an error whose message suggests the fix (0-based label maps, e.g. FiftyOne's,
   must be shifted by one: "warn, do not guess");
-- negative ids, ids beyond int32, duplicate ids, duplicate names, a field given twice in one item and any
-  syntax error raise :class:`~tfodkit.errors.LabelMapError` naming the file, the line and the column.
+- negative ids, ids beyond int32, duplicate ids, duplicate names, an empty name, a field given twice in one item
+  and any syntax error raise :class:`~tfodkit.errors.LabelMapError` naming the file, the line and the column.
 
 The writer emits ``item {\\n  id: 1\\n  name: 'car'\\n}`` blocks, escaping names so that protobuf's own
 ``text_format.Parse`` reads back exactly the same string: backslash, quotes and control characters are
@@ -555,6 +555,9 @@ def _item_to_label(message: list[_Field], item_token: _Token, path: str | None) 
         name = display_name if display_name is not None else f"label_{label_id}"
     if label_id < 0:
         raise _field_error(f"label id {label_id} is negative; ids start at 1", id_field.token, path)
+    if not name:  # '' would read back as "no label" in CVAT and Datumaro
+        where = values["name"][0].token if "name" in values else item_token
+        raise _field_error(f"label id {label_id} has an empty name", where, path)
     if label_id == 0 and BACKGROUND not in (name, display_name):
         raise _field_error(
             f"label id 0 is reserved for 'background' in the TF OD API, but the label is named {name!r}; "

@@ -55,7 +55,9 @@ class Label:
 class LabelMap:
     """An ordered mapping of label ids to names, the content of ``label_map.pbtxt``.
 
-    Ids may have gaps (1, 3, 7); order is insertion order. Names and ids are unique.
+    Ids may have gaps (1, 3, 7); order is insertion order. Names and ids are unique, names are not empty.
+    Id 0 is never a label (only ``background``, as the TF OD API allows): an object whose ``label_id`` is 0 is
+    unlabeled, and ``name_of(0)`` is None.
 
     Example:
         >>> label_map = LabelMap.from_names(["car", "person"])
@@ -63,6 +65,8 @@ class LabelMap:
         (2, 'car')
         >>> label_map.get_or_add("bike")
         3
+        >>> label_map.name_of(0) is None  # an unlabeled object
+        True
     """
 
     def __init__(self, labels: Iterable[Label] = ()) -> None:
@@ -82,6 +86,11 @@ class LabelMap:
             id = self.next_id()
         if id < 0:
             raise LabelMapError(f"label id {id} of {name!r} is negative")
+        if not name:  # an object without a label has label_id 0 and no entry: never a label named ''
+            raise LabelMapError(f"label id {id} has an empty name")
+        if id == 0 and "background" not in (name, display_name):
+            # id 0 means "no label" (unlabeled objects); the TF OD API reserves it for 'background'
+            raise LabelMapError(f"label id 0 is reserved for 'background' (and unlabeled objects), not {name!r}")
         if id in self._by_id:
             raise LabelMapError(f"label id {id} is used twice ({self._by_id[id].name!r} and {name!r})")
         if name in self._id_by_name:

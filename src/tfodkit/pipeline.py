@@ -24,10 +24,12 @@ from typing import Any
 from tfodkit import losses as loss_accounting
 from tfodkit import output_safety, tolerance
 from tfodkit import progress as progress_events
+from tfodkit.boxes import clipping_boxes
 from tfodkit.errors import TfodError, UsageError
 from tfodkit.formats import FormatInfo, check_options, detect_format, get_format
 from tfodkit.model import Dataset, Item
 from tfodkit.storage import recording_outputs
+from tfodkit.target_fit import fit_to_target
 from tfodkit.tolerance import skipping_bad_items
 from tfodkit.transforms import ItemTransform, apply_transforms, retarget_labels
 
@@ -138,6 +140,7 @@ def convert(
     on_error: str = "stop",
     strict: bool = False,
     overwrite: bool = False,
+    clip: bool = False,
 ) -> ConvertReport:
     """Convert a dataset from one format to another, streaming, and report what was converted.
 
@@ -156,6 +159,9 @@ def convert(
     ``overwrite``: replace an existing ``target`` (else it is refused); a target that is, holds or lies inside
     the source (or the ``label_map`` / ``images_dir`` read options) is always refused. ``report.outputs`` lists
     the files and folders written.
+
+    ``clip``: boxes reaching outside the image are clipped to it and counted (loss ``box_clipped``) instead of
+    being errors; inverted boxes stay errors (see :mod:`tfodkit.boxes`).
     """
     if on_error not in ON_ERROR:
         raise UsageError(f"--on-error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
@@ -168,14 +174,16 @@ def convert(
     with (
         skipping_bad_items() if on_error == "skip" else contextlib.nullcontext() as skipped,
         loss_accounting.counting_losses(strict=strict) as losses,
+        clipping_boxes(clip),
     ):
         dataset = read_dataset(source, source_format, **read_options)
         progress_events.start(progress_events.total_of(dataset.length, source, source_format))  # a CLI bar's total
         report = ConvertReport(source_format, to_format)
         if target_labels is not None:
             dataset = retarget_labels(dataset, target_labels, report.unmatched_labels)
+        fitted = fit_to_target(dataset, to_format)  # unlabeled objects, absolute image names (tfodkit.target_fit)
         counted = Dataset(
-            lambda: _counting(iter(apply_transforms(dataset, transforms)), dataset, report, progress),
+            lambda: _counting(iter(apply_transforms(fitted, transforms)), dataset, report, progress),
             dataset.label_map,
             name=dataset.name,
             length=dataset.length,

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from tfodkit.errors import CorruptRecordError, TfodError
+from tfodkit.errors import CorruptRecordError, LossError, TfodError
 
 MAX_EXAMPLES = 5  # error messages kept for the report; the count covers all
 
@@ -64,7 +64,7 @@ def skipping_bad_items() -> Iterator[SkippedItems]:
 def skip_or_raise(error: TfodError) -> None:
     """Raise ``error``, unless bad items are being skipped: then count it and return (the caller skips the item)."""
     skipped = _SKIPPING.get()
-    if skipped is None or isinstance(error, CorruptRecordError):
+    if skipped is None or isinstance(error, (CorruptRecordError, LossError)):  # --strict stops: it is no bad item
         raise error
     skipped.add(error)
 

@@ -87,6 +87,13 @@ COMMON_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         help="Fail (exit 2, nothing written) when the output cannot hold something the input has.",
     ),
     click.option(
+        "--clip",
+        is_flag=True,
+        default=False,
+        help="Clip boxes that reach outside the image to it (counted as a loss) instead of failing on them; "
+        "inverted boxes still fail.",
+    ),
+    click.option(
         "--overwrite",
         is_flag=True,
         default=False,
@@ -207,6 +214,8 @@ def convert_and_report(
     if common["runner"] == "beam":
         if on_error != "stop":
             raise UsageError("--on-error skip works with --runner local only")
+        if common["clip"]:
+            raise UsageError("--clip works with --runner local only")
         from tfodkit.beam import convert_with_beam
 
         report = convert_with_beam(source, target, **conversion, beam_options=list(common["beam_options"]))
@@ -217,7 +226,7 @@ def convert_and_report(
         ):
             report = convert(
                 source, target, **conversion, progress=progress, on_error=on_error, strict=common["strict"],
-                overwrite=common["overwrite"],
+                overwrite=common["overwrite"], clip=common["clip"],
             )
     if report.unmatched_labels:
         dropped = ", ".join(f"{name!r} ({count} objects)" for name, count in report.unmatched_labels.most_common())

@@ -3,8 +3,8 @@
 Reading gives what the TF OD API's ``create_coco_tf_record.py`` puts in its records: ``source_id`` = the
 COCO image id, labels = the COCO category ids (unless ``label_map`` remaps them by name), boxes
 ``[x, y, x + w, y + h]``, ``is_crowd`` and ``area`` per object, and the same annotations skipped (width or
-height not positive, or the box reaching past the image's right or bottom edge), with one warning giving the
-count. Polygons are kept as polygons. Masks: with ``include_masks`` every segmentation (polygons and RLE)
+height not positive), counted as one loss. A box reaching outside the image (which that script skips silently)
+is an error naming the annotation, or clipped with ``--clip`` (see :mod:`tfodkit.boxes`). Polygons are kept as polygons. Masks: with ``include_masks`` every segmentation (polygons and RLE)
 becomes an instance mask, as ``--include_masks`` does; without it no masks are made — RLE segmentations
 (crowd regions) are then dropped with a warning, since records made without masks do not carry them either.
 
@@ -36,6 +36,7 @@ import ijson
 import numpy as np
 
 from tfodkit import model
+from tfodkit.boxes import checked_boxes, clipped_points
 from tfodkit.errors import FormatError, TfodError
 from tfodkit.formats import LABEL_MAP, SAVE_IMAGES, Option
 from tfodkit.formats._files import (
@@ -300,8 +301,8 @@ def _iterate(
                 _check_array(source.json_path, "images", required=True)
     warn_count(
         skipped,
-        "COCO annotation(s) skipped: width or height not positive, or the box reaches past the image "
-        "(as create_coco_tf_record.py skips them)",
+        "COCO annotation(s) skipped: bbox width or height not positive (as create_coco_tf_record.py skips them)",
+        "degenerate_box_skipped",
     )
     warn_count(dropped_rle, "COCO RLE segmentation(s) not kept as masks; read with --include-masks to keep them")
     warn_count(missing_images, "COCO image file(s) not found; their items carry no image bytes")
@@ -347,9 +348,16 @@ def _item(
             ) from None
         if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(box_width) and math.isfinite(box_height)):
             raise FormatError(f"annotation {annotation.get('id')!r}: bbox has a non-finite number", path=where)
-        if box_width <= 0 or box_height <= 0 or x + box_width > width or y + box_height > height:
+        if box_width <= 0 or box_height <= 0:  # as create_coco_tf_record.py skips them: counted, not an error
             skipped += 1
             continue
+        place = f"annotation {annotation.get('id')!r}"
+        box = checked_boxes(  # outside the image: an error, or clipped under --clip (see tfodkit.boxes)
+            np.array([[x, y, x + box_width, y + box_height]]),
+            width,
+            height,
+            lambda _, message, place=place: FormatError(f"{place}: {message}", path=where),
+        )[0].tolist()
         if category_id not in category_names:
             raise FormatError(f"annotation {annotation.get('id')!r}: category id {category_id} is not in categories",
                               path=where)
@@ -363,7 +371,7 @@ def _item(
                 )
             label_id = found
         index = len(boxes)
-        boxes.append([x, y, x + box_width, y + box_height])
+        boxes.append(box)
         label_ids.append(label_id)
         is_crowd = bool(annotation.get("iscrowd", 0))
         crowd.append(is_crowd)
@@ -373,7 +381,9 @@ def _item(
         object_polygons: list[np.ndarray] = []
         mask: Mask | None = None
         if isinstance(segmentation, list):
-            object_polygons = _polygons(segmentation, annotation, where)
+            object_polygons = [
+                clipped_points(points, width, height) for points in _polygons(segmentation, annotation, where)
+            ]
             if include_masks and object_polygons:
                 from tfodkit.raster import polygons_to_array
 

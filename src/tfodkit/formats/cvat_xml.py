@@ -50,6 +50,7 @@ import numpy as np
 from lxml import etree
 
 from tfodkit import model
+from tfodkit.boxes import checked_boxes, clipped_points
 from tfodkit.errors import FormatError, TfodError, TfodWarning, UsageError
 from tfodkit.formats import IMAGES_DIR, SAVE_IMAGES
 from tfodkit.formats._files import checked_relative_name, save_image
@@ -304,8 +305,8 @@ def _parse_meta(meta: Any) -> _Meta:
                 if (label.findtext("parent") or "").strip():
                     continue  # a skeleton's point label: skeletons are skipped
                 name = label.findtext("name")
-                if name is None:
-                    continue
+                if not name:
+                    continue  # a label without a name is no label: it could never be used by a shape
                 if name not in result.labels:
                     result.labels.append(name)
     return result
@@ -558,7 +559,7 @@ class _Shape:
     free: dict[str, Any]
 
 
-def _read_shape(element: Any, where: str, label_map: LabelMap) -> _Shape:
+def _read_shape(element: Any, where: str, label_map: LabelMap, size: tuple[int | None, int | None]) -> _Shape:
     values = dict(element.attrib)
     label = values.get("label")
     if label is None:
@@ -575,6 +576,14 @@ def _read_shape(element: Any, where: str, label_map: LabelMap) -> _Shape:
         polygon = _points(element, values, where)
         low, high = polygon.min(axis=0), polygon.max(axis=0)
         box = (float(low[0]), float(low[1]), float(high[0]), float(high[1]))
+
+    def fail(index: int, message: str) -> FormatError:
+        return FormatError(f"<{element.tag}>: {message}", path=where, line=element.sourceline)
+
+    checked = checked_boxes(np.array([box], dtype=np.float64), *size, fail)  # raises, or clips under --clip
+    box = tuple(float(value) for value in checked[0])  # type: ignore[assignment]
+    if polygon is not None:
+        polygon = clipped_points(polygon, *size)
     rotation = None
     if values.get(ROTATION) is not None:
         rotation = _float_attribute(element, values, ROTATION, where)
@@ -588,7 +597,7 @@ def _read_shape(element: Any, where: str, label_map: LabelMap) -> _Shape:
         free[name] = _typed_value(name, child.text or "")
     return _Shape(
         box=box,
-        label_id=label_map.get_or_add(label),
+        label_id=label_map.get_or_add(label) if label else 0,  # label="": an unlabeled object (id 0, no entry)
         polygon=polygon,
         occluded=_flag_attribute(element, values, "occluded", where),
         z_order=_int_attribute(element, values, "z_order", where, 0) or 0,
@@ -615,7 +624,7 @@ def _image_item(
     shapes = []
     for child in element:
         if child.tag in ("box", "polygon"):
-            shapes.append(_read_shape(child, where, label_map))
+            shapes.append(_read_shape(child, where, label_map, (width, height)))
         elif isinstance(child.tag, str):
             skipped[child.tag] += 1
     attributes: dict[str, Any] = {} if frame is None else {"frame": frame}

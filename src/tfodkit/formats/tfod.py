@@ -28,7 +28,8 @@ from typing import IO, Any
 import numpy as np
 
 from tfodkit import model
-from tfodkit.errors import FormatError, TfodError, TfodWarning, UsageError
+from tfodkit.boxes import checked_boxes
+from tfodkit.errors import FormatError, LabelMapError, TfodError, TfodWarning, UsageError
 from tfodkit.example import decode_example, encode_example
 from tfodkit.formats import IMAGES_DIR, LABEL_MAP, SAVE_IMAGES, Option
 from tfodkit.formats._files import checked_relative_name, checked_subset_name
@@ -220,6 +221,8 @@ def item_to_example(item: Item, label_map: LabelMap, **options: Any) -> bytes:
 
 def _label_name(label_map: LabelMap, label_id: int, item: Item) -> str:
     name = label_map.name_of(int(label_id))
+    if name is None and int(label_id) == 0:
+        return ""  # an unlabeled object: class/label 0 and class/text "", as Datumaro writes it
     if name is None:
         raise FormatError(f"item {item.id!r}: label id {int(label_id)} is not in the label map")
     return name
@@ -587,7 +590,7 @@ def example_to_item(
         else None
     )
     if boxes is not None and len(boxes):  # no writer can carry a NaN or inverted box (tests/bad/, issue 8)
-        _check_boxes(boxes, fail)
+        boxes = _check_boxes(boxes, fail)
     for key in (CLASS_LABEL, *OBJECT_EXTRAS):
         if key in features and len(features[key]) != count:
             raise fail(f"{key} has {len(features[key])} values for {count} objects")
@@ -669,20 +672,15 @@ def _first_int(features: Mapping[str, Any], key: str, fail: Any) -> int:
     return int(values[0])
 
 
-def _check_boxes(boxes: np.ndarray, fail: Any) -> None:
-    """Normalized boxes must be finite numbers with min <= max (degenerate boxes, min == max, are kept)."""
+def _check_boxes(boxes: np.ndarray, fail: Any) -> np.ndarray:
+    """Normalized boxes: finite, not inverted, inside [0, 1] (clipped under ``--clip``; see tfodkit.boxes)."""
     for column, key in enumerate((XMIN, YMIN, XMAX, YMAX)):
         bad = np.flatnonzero(~np.isfinite(boxes[:, column]))
         if bad.size:
             raise fail(f"object {int(bad[0])}: {key} is {float(boxes[bad[0], column])}, not a finite number")
-    for low, high, names in ((0, 2, "xmin > xmax"), (1, 3, "ymin > ymax")):
-        bad = np.flatnonzero(boxes[:, low] > boxes[:, high])
-        if bad.size:
-            index = int(bad[0])
-            raise fail(
-                f"object {index}: {names} ({float(boxes[index, low]):g} > {float(boxes[index, high]):g}): "
-                "an inverted box"
-            )
+    return checked_boxes(
+        boxes.astype(np.float64), None, None, lambda index, message: fail(f"object {index}: {message}"), normalized=True
+    )
 
 
 def _floats(features: Mapping[str, Any], key: str, fail: Any) -> np.ndarray:
@@ -697,6 +695,11 @@ def _floats(features: Mapping[str, Any], key: str, fail: Any) -> np.ndarray:
 
 
 def _resolve_labels(features: Mapping[str, Any], count: int, label_map: LabelMap, fail: Any) -> np.ndarray:
+    """Label ids of the objects, from ``class/text`` (else ``class/label``), added to ``label_map`` when new.
+
+    ``class/label`` 0 with an empty ``class/text`` is an unlabeled object (what Datumaro writes for one): id 0,
+    never added to the label map.
+    """
     texts = features.get(CLASS_TEXT) or []
     numbers = features.get(CLASS_LABEL)
     if numbers is not None and len(numbers) and (not isinstance(numbers, np.ndarray) or numbers.dtype.kind not in "iu"):
@@ -705,18 +708,25 @@ def _resolve_labels(features: Mapping[str, Any], count: int, label_map: LabelMap
     for index in range(count):
         text = _decode_text(texts[index], CLASS_TEXT, fail) if index < len(texts) else ""
         number = int(numbers[index]) if numbers is not None and index < len(numbers) else None
-        if text:
-            found = label_map.id_of(text)
-            if found is None:
-                free = number is not None and number > 0 and number not in label_map
-                found = label_map.add(text, number if free else None)
-            label_ids[index] = found
-        elif number is not None:
-            if number not in label_map:
-                label_map.add(f"label_{number}", number)
-            label_ids[index] = number
-        else:
-            raise fail(f"object {index} has neither {CLASS_TEXT} nor {CLASS_LABEL}")
+        if number is not None and number < 0:
+            raise fail(f"object {index}: {CLASS_LABEL} is {number}, a negative label id")
+        try:
+            if text:
+                found = label_map.id_of(text)
+                if found is None:
+                    free = number is not None and number > 0 and number not in label_map
+                    found = label_map.add(text, number if free else None)
+                label_ids[index] = found
+            elif number:
+                if number not in label_map:
+                    label_map.add(f"label_{number}", number)
+                label_ids[index] = number
+            elif number == 0 or index < len(texts):
+                label_ids[index] = 0  # unlabeled: 0 and "" (Datumaro), or an empty class/text alone
+            else:
+                raise fail(f"object {index} has neither {CLASS_TEXT} nor {CLASS_LABEL}")
+        except LabelMapError as error:  # e.g. "label_3" in the map under another id: name the record
+            raise fail(f"object {index}: {error.message}") from None
     return label_ids
 
 
@@ -743,6 +753,7 @@ def record_files(path: str) -> list[tuple[str, list[str]]]:
     else:
         base, suffix = os.path.splitext(path)
         files = sorted(glob.glob(f"{glob.escape(base)}-[0-9]*-of-[0-9]*{suffix}"))
+        files = files or sorted(glob.glob(f"{glob.escape(path)}-[0-9]*-of-[0-9]*"))  # tf.records-00000-of-00004
     if not files:
         raise FormatError("no .tfrecord files found", path=path)
     groups: dict[str, list[str]] = {}
@@ -770,17 +781,32 @@ def _url_record_files(url: str) -> list[str]:
 
 
 def is_record_name(name: str) -> bool:
-    """``train.tfrecord``, ``a.record``, ``b.tfrecords``, each maybe with ``.gz``/``.gzip``/``.zlib``/``.zz``."""
-    lowered = name.lower()
+    """``train.tfrecord``, ``a.record``, ``b.tfrecords``, each maybe with ``.gz``/``.gzip``/``.zlib``/``.zz``;
+    FiftyOne's ``tf.records`` and TF's shard style after the suffix (``tf.records-00000-of-00004``).
+
+    Example:
+        >>> [is_record_name(name) for name in ("a.tfrecord.gz", "tf.records", "tf.records-00001-of-00004", "a.txt")]
+        [True, True, True, False]
+    """
+    lowered = _SUFFIX_SHARD.sub("", name.lower())
+    if lowered == FIFTYONE_RECORDS:
+        return True
     for compressed in ("", *COMPRESSED_SUFFIXES):
         if lowered.endswith(tuple(suffix + compressed for suffix in RECORD_SUFFIXES)):
             return True
     return False
 
 
+_SUFFIX_SHARD = re.compile(r"-\d+-of-\d+$")  # train.tfrecord-00000-of-00004 (TF, FiftyOne), not train-0-of-4.tfrecord
+FIFTYONE_RECORDS = "tf.records"  # FiftyOne's TFObjectDetectionDataset: the name says nothing of the subset
+
+
 def subset_of(record_path: str) -> str:
-    """``data/train-00001-of-00004.tfrecord`` → ``train``; ``val.record.gz`` → ``val``."""
-    name = os.path.basename(record_path)
+    """``data/train-00001-of-00004.tfrecord`` → ``train``; ``val.record.gz`` → ``val``; ``tf.records`` →
+    ``default``."""
+    name = _SUFFIX_SHARD.sub("", os.path.basename(record_path))
+    if name.lower() == FIFTYONE_RECORDS:
+        return "default"
     for compressed in COMPRESSED_SUFFIXES:
         if name.lower().endswith(compressed):
             name = name[: -len(compressed)]

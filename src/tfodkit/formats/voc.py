@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from tfodkit import model
+from tfodkit.boxes import checked_boxes
 from tfodkit.errors import FormatError, TfodError, UsageError
 from tfodkit.formats import LABEL_MAP, SAVE_IMAGES, Option
 from tfodkit.formats._files import (
@@ -429,6 +430,7 @@ def parse_annotation(
     height = int(height) if height else None
 
     boxes: list[tuple[float, float, float, float]] = []
+    lines: list[int | None] = []  # of each <object>, for box errors
     label_ids: list[int] = []
     difficult: list[bool] = []
     truncated: list[bool] = []
@@ -454,6 +456,7 @@ def parse_annotation(
         coordinates = tuple(_number(corners, tag, box, path, required=True) for tag in ("xmin", "ymin", "xmax", "ymax"))
         index = len(boxes)
         boxes.append(coordinates)  # type: ignore[arg-type]
+        lines.append(element.sourceline)
         label_ids.append(label_id)
         difficult.append(is_difficult)
         truncated.append(bool(_flag(fields, "truncated", element, path)))
@@ -474,8 +477,12 @@ def parse_annotation(
         columns[model.OCCLUDED] = [bool(value) for value in occluded]
     for key, column in extra.items():
         columns[key] = column + [None] * (count - len(column))
+
+    def fail(index: int, message: str) -> FormatError:
+        return FormatError(f"<object>: {message}", path=path, line=lines[index])
+
     objects = Objects(
-        boxes=np.array(boxes, dtype=np.float64).reshape(-1, 4),
+        boxes=checked_boxes(np.array(boxes, dtype=np.float64).reshape(-1, 4), width, height, fail),
         label_ids=np.array(label_ids, dtype=np.int64),
         attributes=columns,
     )

@@ -30,6 +30,7 @@ from typing import IO, Any
 import numpy as np
 
 from tfodkit import model
+from tfodkit.boxes import checked_boxes, clipped_points
 from tfodkit.errors import FormatError, TfodError, UsageError
 from tfodkit.formats import SAVE_IMAGES, Option
 from tfodkit.formats._files import (
@@ -259,6 +260,10 @@ def _ultralytics_sources(config_path: Location) -> tuple[list[str], list[_Entry]
             continue
         for part in values:
             target = Path(part) if os.path.isabs(part) else base / part
+            if part.startswith("../") and not (target.is_dir() or target.is_file()):
+                # Roboflow writes train: ../train/images beside the dataset's own train/ folder; Ultralytics
+                # (check_det_dataset) then drops the "../" and resolves from the dataset root: so do we.
+                target = base / part[3:]
             if target.is_dir():
                 images = [(path, target) for path in _images_under(target)]
             elif target.is_file() and target.suffix == ".txt":
@@ -355,6 +360,7 @@ def parse_label_file(path: Location, width: int, height: int, class_count: int) 
         return Objects()
     boxes: list[list[float]] = []
     label_ids: list[int] = []
+    lines: list[int] = []  # of each object, for box errors
     polygons: list[list[np.ndarray]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         fields = line.split()
@@ -389,7 +395,15 @@ def parse_label_file(path: Location, width: int, height: int, class_count: int) 
                 line=number,
             )
         label_ids.append(class_index + 1)
-    return Objects(boxes=np.array(boxes, dtype=np.float64).reshape(-1, 4), label_ids=label_ids, polygons=polygons)
+        lines.append(number)
+
+    def fail(index: int, message: str) -> FormatError:
+        return FormatError(message, path=str(path), line=lines[index])
+
+    # Checked in pixels (not normalized): the same tolerance as every other format (see tfodkit.boxes).
+    checked = checked_boxes(np.array(boxes, dtype=np.float64).reshape(-1, 4), width, height, fail)
+    polygons = [[clipped_points(points, width, height) for points in parts] for parts in polygons]
+    return Objects(boxes=checked, label_ids=label_ids, polygons=polygons)
 
 
 def detect(path: str) -> bool:

@@ -390,7 +390,7 @@ def _validate_items(
     progress.start(dataset.length)
     names: dict[str, int] = {}
     ids: dict[tuple[str, str], int] = {}
-    for index, item in enumerate(dataset):
+    for index, item in enumerate(_boxes_as_written(dataset)):  # every bad box a finding, not a reader error
         report.records += 1
         progress.advance()
         for check_name, key, position, message in check_item(item, dataset, decode_images):
@@ -416,6 +416,13 @@ def _validate_items(
             )
         else:
             ids[identity] = index
+
+
+def _boxes_as_written(dataset: Dataset) -> Iterator[Item]:
+    from tfodkit.boxes import keeping_boxes
+
+    with keeping_boxes():
+        yield from dataset
 
 
 def check_item(item: Item, dataset: Dataset, decode_images: bool = True) -> list[Problem]:

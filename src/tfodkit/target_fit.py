@@ -1,0 +1,98 @@
+"""Items made to fit what a target format can hold, before its writer sees them: labels and file names.
+
+- **Unlabeled objects** (``label_id`` 0, not in the label map: Datumaro's ``class/label`` 0 with ``class/text``
+  ``""``, CVAT's ``label=""``): TFRecord keeps them as 0/``""``; VOC, COCO, YOLO and CVAT XML need a label for
+  every object, so they are left out and counted as the loss ``unlabeled_object``.
+- **Image names that are not file names** (FiftyOne writes the absolute path of each image into
+  ``image/filename``): a folder format (VOC, COCO, YOLO, CVAT XML) needs a relative name inside its folder, so
+  the name becomes its last part (``/data/imgs/a.jpg`` → ``a.jpg``); a name already taken in this pass is
+  renamed deterministically (``a_1.jpg``, ``a_2.jpg``…) and counted as the loss ``image_renamed``.
+
+Example:
+    >>> from tfodkit.model import ImageRef, Item, LabelMap, Objects
+    >>> items = [Item(f"/x/{folder}/a", ImageRef(f"/x/{folder}/a.jpg", width=4, height=4),
+    ...               Objects.from_boxes([[0, 0, 1, 1]] * 2, [1, 0])) for folder in ("p", "q")]
+    >>> fitted = fit_to_target(Dataset(items, LabelMap.from_names(["cat"])), "voc")
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     [(item.id, item.image.name, item.objects.label_ids.tolist()) for item in fitted]
+    [('a', 'a.jpg', [1]), ('a_1', 'a_1.jpg', [1])]
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+
+import numpy as np
+
+from tfodkit.errors import FormatError
+from tfodkit.formats._files import checked_relative_name
+from tfodkit.losses import report_loss
+from tfodkit.model import Dataset, Item, item_id_from_name
+
+NEEDS_LABELS = frozenset({"voc", "coco", "yolo", "cvat"})  # formats that cannot write an object without a label
+FOLDER_FORMATS = frozenset({"voc", "coco", "yolo", "cvat"})  # formats naming files after images inside a folder
+
+
+def fit_to_target(dataset: Dataset, format_name: str) -> Dataset:
+    """``dataset`` as ``format_name``'s writer can hold it (see the module docstring); unchanged for TFRecord."""
+    drop_unlabeled = format_name in NEEDS_LABELS
+    rename = format_name in FOLDER_FORMATS
+    if not (drop_unlabeled or rename):
+        return dataset
+
+    def items() -> Iterator[Item]:
+        used: set[str] = set()  # image names given out in this pass (a writer may make several passes)
+        for item in dataset:
+            if drop_unlabeled:
+                item = _without_unlabeled(item, dataset, format_name)
+            if rename:
+                item = _with_file_name(item, used)
+            yield item
+
+    return Dataset(items, dataset.label_map, name=dataset.name, length=dataset.length)
+
+
+def _without_unlabeled(item: Item, dataset: Dataset, format_name: str) -> Item:
+    label_ids = item.objects.label_ids
+    unlabeled = np.array([dataset.label_map.name_of(label_id) is None for label_id in label_ids.tolist()], dtype=bool)
+    unlabeled &= label_ids == 0  # other unknown ids stay: the writer names them in its error
+    if unlabeled.any():
+        report_loss(
+            "unlabeled_object", int(unlabeled.sum()), f"unlabeled objects not written: {format_name} needs a label"
+        )
+        item.objects = item.objects.select(~unlabeled)
+    return item
+
+
+def _with_file_name(item: Item, used: set[str]) -> Item:
+    name = item.image.name
+    try:
+        safe = checked_relative_name(name, "image name")
+    except FormatError:
+        safe = posixpath.basename(name.replace("\\", "/").rstrip("/")).strip()
+        if not safe or safe in (".", ".."):
+            safe = posixpath.basename(checked_relative_name(item.id, "item id")) if _is_safe(item.id) else "image"
+    if safe in used and safe != name:  # two absolute paths with one base name: the later one is renamed
+        stem, dot, extension = safe.rpartition(".")
+        stem, extension = (stem, dot + extension) if stem else (safe, "")
+        number = 1
+        while f"{stem}_{number}{extension}" in used:
+            number += 1
+        safe = f"{stem}_{number}{extension}"
+        report_loss("image_renamed", 1, "images renamed: their base names collide in the output folder")
+    used.add(safe)
+    if safe != name:
+        item.image.name = safe
+        item.id = item_id_from_name(safe)
+    return item
+
+
+def _is_safe(name: str) -> bool:
+    try:
+        checked_relative_name(name, "name")
+    except FormatError:
+        return False
+    return True
