@@ -485,7 +485,8 @@ def test_s3_voc_and_coco_urls_convert_to_the_local_records(tmp_path: Path, s3_bu
         ("VOCdevkit", "voc", {"year": "VOC2007", "set": "trainval"}),
         ("coco", "coco", {"include_masks": True}),
     ):
-        local, remote = tmp_path / f"{name}-local.tfrecord", tmp_path / f"{name}-remote.tfrecord"
+        # one folder per dataset: each record file's label map is written beside it
+        local, remote = tmp_path / f"out-{name}" / "local.tfrecord", tmp_path / f"out-{name}" / "remote.tfrecord"
         convert(str(tmp_path / name), str(local), from_format=source_format, to_format="tfrecord", read_options=options)
         report = convert(f"{s3_bucket}/{name}", str(remote), to_format="tfrecord", read_options=options)
         assert report.source_format == source_format  # detected from the URL
