@@ -25,9 +25,10 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from tfodkit.errors import LossError, TfodWarning
 
@@ -60,6 +61,8 @@ class Losses:
         return bool(self.counts)
 
 
+T = TypeVar("T")
+
 _LOSSES: ContextVar[Losses | None] = ContextVar("tfodkit_losses", default=None)
 
 
@@ -88,3 +91,94 @@ def report_loss(kind: str, count: int, message: str) -> None:
 def current() -> Losses | None:
     """The :class:`Losses` of the :func:`counting_losses` block we are in, or None."""
     return _LOSSES.get()
+
+
+# ------------------------------------------------------------------------------------- writers' tallies
+class Tally:
+    """Losses a writer counts over one pass, reported together by :meth:`report` (before it commits).
+
+    Example:
+        >>> tally = Tally()
+        >>> tally.add("polygon_as_box", "polygons written as boxes only", 2)
+        >>> with counting_losses() as losses:
+        ...     tally.report()
+        >>> losses.lines()
+        ['2 polygons written as boxes only']
+    """
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.messages: dict[str, str] = {}
+
+    def add(self, kind: str, message: str, count: int = 1) -> None:
+        if count > 0:
+            self.counts[kind] += count
+            self.messages.setdefault(kind, message)
+
+    def report(self) -> None:
+        """Report each kind counted (its total) and start over; strict mode raises here."""
+        counts, messages = dict(self.counts), dict(self.messages)
+        self.counts.clear()
+        self.messages.clear()
+        for kind, count in counts.items():
+            report_loss(kind, count, messages[kind])
+
+
+def tallied(items: Iterable[T], count: Callable[[T, Tally], None]) -> Iterator[T]:
+    """``items`` unchanged, calling ``count(item, tally)`` on each and reporting the tally once they are all
+    through: a writer iterates this instead of the dataset, so its losses are said before it commits.
+
+    Example:
+        >>> def count(item, tally):
+        ...     tally.add("odd", "odd numbers not written", item % 2)
+        >>> with counting_losses() as losses:
+        ...     _ = list(tallied([1, 2, 3], count))
+        >>> losses.lines()
+        ['2 odd numbers not written']
+    """
+    tally = Tally()
+    for item in items:
+        count(item, tally)
+        yield item
+    tally.report()
+
+
+def has_value(value: Any) -> bool:
+    """True for an attribute value that says something: not None, False, 0, NaN, "" or VOC's "Unspecified".
+
+    Example:
+        >>> [has_value(value) for value in (None, False, 0, "", float("nan"), 1, "frontal", 0.5)]
+        [False, False, False, False, False, True, True, True]
+    """
+    if value is None or value is False or (isinstance(value, str) and value in ("", "Unspecified")):
+        return False  # VOC writes pose "Unspecified" for "no pose"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return bool(value == value and value != 0)  # NaN != NaN
+    try:
+        return bool(value)
+    except (TypeError, ValueError):  # an array
+        return True
+
+
+def count_dropped_attributes(
+    tally: Tally, columns: Mapping[str, Any], kept: Container[str], target: str, *, skip: Container[int] = ()
+) -> None:
+    """Count the objects whose attribute columns ``target`` cannot hold carry a value (:func:`has_value`),
+    one ``attribute_dropped`` loss naming the columns. ``skip`` are object indices not written at all."""
+    for name, column in columns.items():
+        if name in kept:
+            continue
+        count = sum(1 for index, value in enumerate(column) if index not in skip and has_value(value))
+        if count:
+            tally.add("attribute_dropped", f"object attribute values not written ({target} has no place for them)",
+                      count)
+            tally.messages["attribute_dropped"] = _with_name(tally.messages["attribute_dropped"], name)
+
+
+def _with_name(message: str, name: str) -> str:
+    # "… (voc has no place for them): occluded, z_order" — the names grow as columns are met.
+    head, _, names = message.partition("): ")
+    listed = [part for part in names.split(", ") if part]
+    if name not in listed:
+        listed.append(name)
+    return f"{head}): {', '.join(listed)}"

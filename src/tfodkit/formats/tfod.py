@@ -17,7 +17,6 @@ import functools
 import glob
 import os
 import tempfile
-import warnings
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -26,10 +25,11 @@ from typing import IO, Any
 import numpy as np
 
 from tfodkit import model
-from tfodkit.errors import FormatError, TfodError, TfodWarning, UsageError
+from tfodkit.errors import FormatError, TfodError, UsageError
 from tfodkit.example import decode_example, encode_example
 from tfodkit.formats._files import checked_relative_name, checked_subset_name
 from tfodkit.labelmap import format_label_map, read_label_map
+from tfodkit.losses import Tally, count_dropped_attributes, report_loss, tallied
 from tfodkit.masks import masks_from_numerical, masks_from_png_list, masks_to_numerical, masks_to_png_list
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.parallel import ordered_map
@@ -206,12 +206,14 @@ def write_records(
     numerical_masks: bool = False,
     workers: int = 1,
     open_stream: Callable[[Path], IO[bytes] | None] | None = None,
+    target_name: str = "tfrecord",
 ) -> list[Path]:
     """Write the records and label map of ``dataset`` under temporary names registered in ``outputs``.
 
     Returns the final paths (renamed when ``outputs`` commits). Used by :func:`write` and the CVAT zip writer.
     ``open_stream(record_path)`` may give an open stream to write a record file to directly (a zip member)
     instead of a temporary file; it is closed here, and the path is still among those returned.
+    What the records cannot hold is counted as losses (see :func:`count_record_losses`), named ``target_name``.
     """
     if is_url(path):  # staged locally, uploaded when ``outputs`` commits
         path = str(outputs.local_mirror(path))
@@ -239,7 +241,13 @@ def write_records(
         with (
             _spool_folder(folder, workers) as spool_dir,
             contextlib.closing(
-                ordered_map(encode, dataset, workers=workers, spool_dir=spool_dir, spool_write=write_record)
+                ordered_map(
+                    encode,
+                    tallied(dataset, functools.partial(count_record_losses, save_images=save_images, target=target_name)),
+                    workers=workers,
+                    spool_dir=spool_dir,
+                    spool_write=write_record,
+                )
             ) as encoded,
         ):
             for subset, item_key, had_image, record in encoded:
@@ -250,13 +258,34 @@ def write_records(
         router.abort(error)
         raise
     label_map_temp.write_text(format_label_map(dataset.label_map), encoding="utf-8")
-    if missing_images:
-        warnings.warn(
-            f"{missing_images} item(s) had no image bytes to embed; their image/encoded is empty",
-            TfodWarning,
-            stacklevel=2,
-        )
+    report_loss("image_missing", missing_images, "images had no bytes to embed; their image/encoded is empty")
     return [*router.final_paths(), folder / LABEL_MAP_NAME]
+
+
+RECORD_COLUMNS = frozenset(column for column, _ in OBJECT_EXTRAS.values())  # attribute columns records hold
+
+
+def count_record_losses(item: Item, tally: Tally, *, save_images: bool, target: str = "tfrecord") -> None:
+    """Count what a record of ``item`` will not hold: polygon points (kept as the mask when there is one, else
+    only as the box), attribute columns other than :data:`RECORD_COLUMNS`, image bytes when not embedding.
+
+    Example:
+        >>> square = np.array([[0, 0], [2, 0], [2, 2]])
+        >>> objects = Objects(boxes=[[0, 0, 2, 2]], label_ids=[1], polygons=[[square]], attributes={"occluded": [1]})
+        >>> tally = Tally()
+        >>> count_record_losses(Item("a", ImageRef("a.jpg"), objects), tally, save_images=True)
+        >>> dict(tally.counts)
+        {'polygon_as_box': 1, 'attribute_dropped': 1}
+    """
+    objects = item.objects
+    for polygons, mask in zip(objects.polygons, objects.masks):
+        if polygons and mask is None:
+            tally.add("polygon_as_box", "polygons written as boxes only (--masks polygons keeps them as masks)")
+        elif polygons:
+            tally.add("polygon_as_mask", f"polygons kept as instance masks only ({target} stores no polygon points)")
+    count_dropped_attributes(tally, objects.attributes, RECORD_COLUMNS, target)
+    if not save_images and item.image.has_bytes:
+        tally.add("image_not_embedded", "images not embedded (--save-images embeds them)")
 
 
 class _RecordRouter:
