@@ -574,6 +574,7 @@ def _annotations_of(item: Item, image_id: int) -> Iterator[dict[str, Any]]:
     extra = {name: objects.attribute(name) for name in objects.attributes if name not in _NATIVE}
     for index, (box, label_id) in enumerate(zip(objects.boxes.tolist(), objects.label_ids.tolist())):
         xmin, ymin, xmax, ymax = box
+        (first_x, box_width), (first_y, box_height) = _extent(xmin, xmax, width), _extent(ymin, ymax, height)
         is_crowd = bool(crowd[index])
         segmentation, pixel_area = _segmentation(objects.polygons[index], objects.masks[index], is_crowd, height, width)
         area = areas[index]
@@ -585,7 +586,7 @@ def _annotations_of(item: Item, image_id: int) -> Iterator[dict[str, Any]]:
             "category_id": int(label_id),
             "segmentation": segmentation,
             "area": clean_number(float(area)),
-            "bbox": [clean_number(xmin), clean_number(ymin), clean_number(xmax - xmin), clean_number(ymax - ymin)],
+            "bbox": [first_x, first_y, box_width, box_height],
             "iscrowd": int(is_crowd),
         }
         values = ((name, _json_value(column[index])) for name, column in extra.items())
@@ -593,6 +594,24 @@ def _annotations_of(item: Item, image_id: int) -> Iterator[dict[str, Any]]:
         if attributes:
             entry["attributes"] = attributes  # Datumaro's per-annotation attributes
         yield entry
+
+
+def _extent(start: float, end: float, limit: int) -> tuple[float, float]:
+    """``(start, length)`` as written to a COCO bbox, such that ``start + length`` (summed in float64, as readers
+    do) never passes ``limit`` when ``end`` does not: a box touching the right or bottom edge stays inside, and
+    the reader does not skip it as past the image.
+
+    Example:
+        >>> x, w = _extent(0.6993000507354736, 160.0, 160)  # rounded alone: 0.69930005 + 159.3007 > 160
+        >>> x + w <= 160, (x, w)
+        (True, (0.69930005, 159.30069995))
+    """
+    first, length = clean_number(start), clean_number(end - start)
+    if end <= limit < first + length:
+        length = float(limit) - first  # exact or one rounding off: step down until the sum is inside
+        while first + length > limit:
+            length = float(np.nextafter(length, -np.inf))
+    return first, length
 
 
 def _segmentation(
