@@ -109,6 +109,7 @@ class Tally:
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
         self.messages: dict[str, str] = {}
+        self.details: dict[str, dict[str, None]] = {}  # kind -> names listed after its message, in order met
 
     def add(self, kind: str, message: str, count: int = 1) -> None:
         if count > 0:
@@ -117,11 +118,13 @@ class Tally:
 
     def report(self) -> None:
         """Report each kind counted (its total) and start over; strict mode raises here."""
-        counts, messages = dict(self.counts), dict(self.messages)
+        counts, messages, details = dict(self.counts), dict(self.messages), dict(self.details)
         self.counts.clear()
         self.messages.clear()
+        self.details.clear()
         for kind, count in counts.items():
-            report_loss(kind, count, messages[kind])
+            names = ", ".join(details.get(kind, {}))
+            report_loss(kind, count, f"{messages[kind]}: {names}" if names else messages[kind])
 
 
 def tallied(items: Iterable[T], count: Callable[[T, Tally], None]) -> Iterator[T]:
@@ -172,13 +175,39 @@ def count_dropped_attributes(
         if count:
             tally.add("attribute_dropped", f"object attribute values not written ({target} has no place for them)",
                       count)
-            tally.messages["attribute_dropped"] = _with_name(tally.messages["attribute_dropped"], name)
+            tally.details.setdefault("attribute_dropped", {})[name] = None
 
 
-def _with_name(message: str, name: str) -> str:
-    # "… (voc has no place for them): occluded, z_order" — the names grow as columns are met.
-    head, _, names = message.partition("): ")
-    listed = [part for part in names.split(", ") if part]
-    if name not in listed:
-        listed.append(name)
-    return f"{head}): {', '.join(listed)}"
+def count_shape_losses(tally: Tally, objects: Any, *, polygons: bool, masks: bool, target: str) -> None:
+    """Count the shapes of ``objects`` (a :class:`tfodkit.model.Objects`) that a target holding polygons and/or
+    masks (as said) keeps only as less: ``polygon_as_mask``, ``polygon_as_box``, ``mask_as_polygon`` (traced),
+    ``mask_as_box``. Each object's shape is counted once, by its polygons when it has both.
+
+    Example:
+        >>> import numpy as np
+        >>> from tfodkit.model import Objects
+        >>> objects = Objects(boxes=[[0, 0, 2, 2]], label_ids=[1], polygons=[[np.array([[0, 0], [2, 0], [2, 2]])]])
+        >>> tally = Tally()
+        >>> count_shape_losses(tally, objects, polygons=False, masks=False, target="voc")
+        >>> dict(tally.counts)
+        {'polygon_as_box': 1}
+    """
+    for shape, mask in zip(objects.polygons, objects.masks):
+        if shape and not polygons:
+            if masks and mask is not None:
+                tally.add("polygon_as_mask", f"polygons kept as instance masks only ({target} stores no polygon points)")
+            elif masks:
+                tally.add("polygon_as_box", "polygons written as boxes only (--masks polygons keeps them as masks)")
+            else:
+                tally.add("polygon_as_box", f"polygons written as boxes only ({target} holds no polygons)")
+        elif mask is not None and not shape and not masks:
+            if polygons:
+                tally.add("mask_as_polygon", f"instance masks written as traced polygons ({target} holds no masks)")
+            else:
+                tally.add("mask_as_box", f"instance masks written as boxes only ({target} holds no masks)")
+
+
+def count_image_losses(tally: Tally, item: Any, saved: bool) -> None:
+    """Count an item whose image bytes the input had and the output does not (``save_images`` off)."""
+    if not saved and item.image.has_bytes:
+        tally.add("image_not_embedded", "images not embedded or copied (--save-images keeps them)")

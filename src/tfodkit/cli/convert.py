@@ -192,7 +192,10 @@ def run_conversion(source: str, target: str, from_format: str | None, to_format:
     if beam_options and runner != "beam":
         raise UsageError("--beam-option needs --runner beam")
     target_labels = _label_list(options.pop("target_labels", None))
-    names = list(MASK_MODES[options.pop("mask_mode", "none") or "none"]) + list(options.pop("transform_names", ()))
+    mask_mode = options.pop("mask_mode", "none") or "none"
+    names = list(MASK_MODES[mask_mode]) + list(options.pop("transform_names", ()))
+    if "polygons_to_masks" in names and options.get("include_masks") is None and _reads_coco(source, from_format):
+        options["include_masks"] = True  # crowd regions keep their RLE (lazy) instead of getting a box mask
     transforms = [get_transform(name) for name in names]
     read_options = {name: options.pop(name) for name in READ_OPTIONS if options.get(name) is not None}
     write_options = {name: options.pop(name) for name in WRITE_OPTIONS if options.get(name) is not None}
@@ -227,6 +230,15 @@ def run_conversion(source: str, target: str, from_format: str | None, to_format:
         for line in report.loss_lines():
             click.echo(f"tfod: lost: {line}", err=True)
     _print_report(report, target, as_json, quiet)
+
+
+def _reads_coco(source: str, from_format: str | None) -> bool:
+    from tfodkit.formats import detect_format
+
+    try:
+        return (from_format or detect_format(source)) == "coco"
+    except UsageError:  # undetectable: convert() says so
+        return False
 
 
 @contextmanager

@@ -29,7 +29,14 @@ from tfodkit.errors import FormatError, TfodError, UsageError
 from tfodkit.example import decode_example, encode_example
 from tfodkit.formats._files import checked_relative_name, checked_subset_name
 from tfodkit.labelmap import format_label_map, read_label_map
-from tfodkit.losses import Tally, count_dropped_attributes, report_loss, tallied
+from tfodkit.losses import (
+    Tally,
+    count_dropped_attributes,
+    count_image_losses,
+    count_shape_losses,
+    report_loss,
+    tallied,
+)
 from tfodkit.masks import masks_from_numerical, masks_from_png_list, masks_to_numerical, masks_to_png_list
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.parallel import ordered_map
@@ -278,14 +285,9 @@ def count_record_losses(item: Item, tally: Tally, *, save_images: bool, target: 
         {'polygon_as_box': 1, 'attribute_dropped': 1}
     """
     objects = item.objects
-    for polygons, mask in zip(objects.polygons, objects.masks):
-        if polygons and mask is None:
-            tally.add("polygon_as_box", "polygons written as boxes only (--masks polygons keeps them as masks)")
-        elif polygons:
-            tally.add("polygon_as_mask", f"polygons kept as instance masks only ({target} stores no polygon points)")
+    count_shape_losses(tally, objects, polygons=False, masks=True, target=target)
     count_dropped_attributes(tally, objects.attributes, RECORD_COLUMNS, target)
-    if not save_images and item.image.has_bytes:
-        tally.add("image_not_embedded", "images not embedded (--save-images embeds them)")
+    count_image_losses(tally, item, save_images)
 
 
 class _RecordRouter:
