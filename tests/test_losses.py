@@ -32,8 +32,14 @@ def edge_items(count: int = 6, *, width: int = 160, height: int = 120) -> list[I
         boxes = [[x, 1.37 * index, width, height], [3.3, 2.2, 40.7 + index, 30.1]]
         objects = Objects.from_boxes(boxes, [1, 2], occluded=[bool(index % 2), False])
         jpeg = make_jpeg(width, height, index)
-        items.append(Item(f"img_{index}", ImageRef(f"img_{index}.jpg", data=jpeg, width=width, height=height),
-                          objects, subset="train"))
+        items.append(
+            Item(
+                f"img_{index}",
+                ImageRef(f"img_{index}.jpg", data=jpeg, width=width, height=height),
+                objects,
+                subset="train",
+            )
+        )
     return items
 
 
@@ -59,20 +65,25 @@ def write_records(folder: Path, items: list[Item], name: str = "in.tfrecord") ->
 # ------------------------------------------------------------------------------------------- helpers
 def test_tally_reports_each_kind_once_with_its_total_and_names() -> None:
     tally = Tally()
-    count_dropped_attributes(tally, {"occluded": [True, False, True], "z_order": [0, 2, 0], "difficult": [1, 1, 1]},
-                             {"difficult"}, "tfrecord")
+    count_dropped_attributes(
+        tally,
+        {"occluded": [True, False, True], "z_order": [0, 2, 0], "difficult": [1, 1, 1]},
+        {"difficult"},
+        "tfrecord",
+    )
     with counting_losses() as losses:
         tally.report()
     assert dict(losses.counts) == {"attribute_dropped": 3}
-    assert losses.lines() == ["3 object attribute values not written (tfrecord has no place for them): occluded, z_order"]
+    assert losses.lines() == [
+        "3 object attribute values not written (tfrecord has no place for them): occluded, z_order"
+    ]
     assert not tally.counts  # started over
 
 
 def test_tallied_reports_after_the_last_item_so_strict_raises_inside_the_writer_loop() -> None:
-    seen = []
+    seen: list[int] = []
     with counting_losses(strict=True), pytest.raises(LossError) as raised:
-        for item in tallied([1, 2], lambda item, tally: tally.add("odd", "odd numbers", item % 2)):
-            seen.append(item)
+        seen.extend(tallied([1, 2], lambda item, tally: tally.add("odd", "odd numbers", item % 2)))
     assert seen == [1, 2] and raised.value.kind == "odd"
 
 
@@ -125,9 +136,7 @@ def test_yolo_counts_crowd_regions_and_attributes(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------ CLI and strict
-def test_cli_json_lists_losses_and_the_summary_says_them(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_json_lists_losses_and_the_summary_says_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cvat_source = tmp_path / "task"
     cvat_xml.write(Dataset(shape_items(), LABELS), str(cvat_source), save_images=True)
     assert run("convert", str(cvat_source), str(tmp_path / "voc"), "--from", "cvat", "--to", "voc", "--json") == 0
@@ -172,8 +181,13 @@ def test_edge_boxes_survive_records_to_coco_and_back(tmp_path: Path) -> None:
         x, y, w, h = annotation["bbox"]
         assert x + w <= 160 and y + h <= 120
     back = tmp_path / "back.zip"
-    report = convert(str(tmp_path / "coco"), str(back), from_format="coco", to_format="cvat-tfrecord",
-                     write_options={"save_images": True})
+    report = convert(
+        str(tmp_path / "coco"),
+        str(back),
+        from_format="coco",
+        to_format="cvat-tfrecord",
+        write_options={"save_images": True},
+    )
     assert report.losses == {} and report.objects == 12
     assert diff(str(archive), str(back)).identical
 
@@ -183,8 +197,20 @@ def test_cli_edge_round_trip_diffs_clean(tmp_path: Path, capsys: pytest.CaptureF
     cvat_zip.write(Dataset(edge_items(), LABELS), str(archive), save_images=True)
     assert run("import", str(archive), str(tmp_path / "coco"), "--to", "coco", "--json") == 0
     assert json.loads(capsys.readouterr().out)["losses"] == {}
-    assert run("convert", str(tmp_path / "coco"), str(tmp_path / "back.zip"), "--from", "coco", "--to",
-               "cvat-tfrecord", "--save-images", "-q") == 0
+    assert (
+        run(
+            "convert",
+            str(tmp_path / "coco"),
+            str(tmp_path / "back.zip"),
+            "--from",
+            "coco",
+            "--to",
+            "cvat-tfrecord",
+            "--save-images",
+            "-q",
+        )
+        == 0
+    )
     assert run("diff", str(archive), str(tmp_path / "back.zip")) == 0
 
 
@@ -222,10 +248,24 @@ def _coco_with_crowd(folder: Path) -> Path:
         "images": [{"id": 1, "file_name": "a.jpg", "width": 60, "height": 40}],
         "categories": [{"id": 1, "name": "people"}],
         "annotations": [
-            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 5, 45, 30], "area": 235, "iscrowd": 1,
-             "segmentation": raster.array_to_rle(mask)},
-            {"id": 2, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5], "area": 25, "iscrowd": 0,
-             "segmentation": []},
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [10, 5, 45, 30],
+                "area": 235,
+                "iscrowd": 1,
+                "segmentation": raster.array_to_rle(mask),
+            },
+            {
+                "id": 2,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [1, 1, 5, 5],
+                "area": 25,
+                "iscrowd": 0,
+                "segmentation": [],
+            },
         ],
     }
     path = folder / "annotations" / "instances_default.json"
@@ -241,8 +281,9 @@ def test_masks_all_keeps_the_crowd_rle_and_makes_box_masks_only_for_the_rest(
     out = tmp_path / "out.tfrecord"
     assert run("convert", str(source), str(out), "--from", "coco", "--to", "tfrecord", "--masks", "all", "-q") == 0
     item = next(iter(tfod.read(str(out))))
-    expected = raster.rle_to_array(json.loads((source / "annotations" / "instances_default.json").read_text())
-                                   ["annotations"][0]["segmentation"])
+    expected = raster.rle_to_array(
+        json.loads((source / "annotations" / "instances_default.json").read_text())["annotations"][0]["segmentation"]
+    )
     np.testing.assert_array_equal(item.objects.masks[0].array, expected)
     assert item.objects.masks[1].array.sum() == 25  # the box mask of the object without segmentation
     # without masks the RLE is counted as not kept, and the message names CLI flags
@@ -274,8 +315,20 @@ def test_export_leaves_polygons_out_unless_masks_are_asked_for(
     assert len(exported.objects) == 2 and not exported.objects.has_masks
     assert run("diff", str(source), str(tmp_path / "task.zip")) != 0  # the diff shows the object removed
 
-    assert run("export", str(source), str(tmp_path / "masked.zip"), "--from", "cvat", "--masks", "polygons",
-               "--save-images", "-q") == 0
+    assert (
+        run(
+            "export",
+            str(source),
+            str(tmp_path / "masked.zip"),
+            "--from",
+            "cvat",
+            "--masks",
+            "polygons",
+            "--save-images",
+            "-q",
+        )
+        == 0
+    )
     masked = next(iter(read_dataset(str(tmp_path / "masked.zip"), "cvat-tfrecord")))
     assert len(masked.objects) == 3 and masked.objects.masks[0] is not None
     with zipfile.ZipFile(tmp_path / "masked.zip") as archive:

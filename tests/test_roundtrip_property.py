@@ -9,7 +9,6 @@ RLE-shaped mask, non-ASCII labels. Unlabeled objects (label id 0, not in the lab
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -110,8 +109,13 @@ def test_a_to_b_to_a_loses_only_what_it_says(
     back = convert(b_path, back_path, from_format=second, to_format=first, write_options=keep)
     losses = there.losses + back.losses
     report = diff_datasets(read_dataset(a_path, first), read_dataset(back_path, first))
-    assert not unexplained(report.counts, losses), (first, second, dict(report.counts), dict(losses),
-                                                    [item.as_dict() for item in report.changed_items[:2]])
+    assert not unexplained(report.counts, losses), (
+        first,
+        second,
+        dict(report.counts),
+        dict(losses),
+        [item.as_dict() for item in report.changed_items[:2]],
+    )
 
 
 def test_the_mapping_accounts_by_kind() -> None:

@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import math
 import warnings
 from collections import Counter
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
@@ -156,7 +157,7 @@ def has_value(value: Any) -> bool:
     if value is None or value is False or (isinstance(value, str) and value in ("", "Unspecified")):
         return False  # VOC writes pose "Unspecified" for "no pose"
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return bool(value == value and value != 0)  # NaN != NaN
+        return not math.isnan(value) and value != 0
     try:
         return bool(value)
     except (TypeError, ValueError):  # an array
@@ -195,7 +196,9 @@ def count_shape_losses(tally: Tally, objects: Any, *, polygons: bool, masks: boo
     for shape, mask in zip(objects.polygons, objects.masks):
         if shape and not polygons:
             if masks and mask is not None:
-                tally.add("polygon_as_mask", f"polygons kept as instance masks only ({target} stores no polygon points)")
+                tally.add(
+                    "polygon_as_mask", f"polygons kept as instance masks only ({target} stores no polygon points)"
+                )
             elif masks:
                 tally.add("polygon_as_box", "polygons written as boxes only (--masks polygons keeps them as masks)")
             else:

@@ -47,7 +47,7 @@ from tfodkit.formats._files import (
     save_image,
     warn_count,
 )
-from tfodkit.losses import Tally, count_dropped_attributes, count_image_losses, count_shape_losses, tallied
+from tfodkit.losses import Tally, count_image_losses, tallied
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.storage import UrlPath, as_path, open_binary
 from tfodkit.tolerance import skip_or_raise

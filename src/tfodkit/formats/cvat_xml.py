@@ -826,7 +826,9 @@ def _report_losses(state: _BodyState) -> None:
         state.masks_as_boxes,
         "objects with a mask and no polygon written as <box> (-t masks_to_polygons keeps their shape)",
     )
-    report_loss("image_not_embedded", state.images_not_saved, "images not embedded or copied (--save-images keeps them)")
+    report_loss(
+        "image_not_embedded", state.images_not_saved, "images not embedded or copied (--save-images keeps them)"
+    )
 
 
 def write(dataset: Dataset, path: str, *, save_images: bool | None = None) -> None:

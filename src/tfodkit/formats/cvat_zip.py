@@ -28,8 +28,8 @@ from tfodkit.archive import open_member, open_zip, safe_members
 from tfodkit.errors import FormatError, UsageError
 from tfodkit.formats import tfod
 from tfodkit.formats._files import embeds_images
-from tfodkit.losses import Tally
 from tfodkit.labelmap import parse_label_map, read_label_map
+from tfodkit.losses import Tally
 from tfodkit.model import Dataset, Item, LabelMap
 from tfodkit.records import read_records
 from tfodkit.storage import OutputSet, atomic_file, is_url
@@ -63,7 +63,10 @@ def write(dataset: Dataset, path: str, *, save_images: bool | None = None, worke
     if save_images is None:
         save_images = embeds_images(dataset)
     exported = Dataset(
-        functools.partial(_without_unmasked_polygons, dataset), dataset.label_map, name=dataset.name, length=dataset.length
+        functools.partial(_without_unmasked_polygons, dataset),
+        dataset.label_map,
+        name=dataset.name,
+        length=dataset.length,
     )
     # The first record file goes straight into its zip member; records of other subsets (while that member is
     # open) are staged beside a local target (same disk, cheap to clean up) or in the temp folder for a URL, and

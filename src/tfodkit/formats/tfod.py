@@ -236,6 +236,7 @@ def write_records(
     )
     folder = target.parent if single_file else target
     label_map_temp = outputs.temp_path_for(folder / LABEL_MAP_NAME)  # creates the folder, removed on failure
+    count_losses = functools.partial(count_record_losses, save_images=save_images, target=target_name)
     encode = functools.partial(
         _encode_for_writer, label_map=dataset.label_map, save_images=save_images, numerical_masks=numerical_masks
     )
@@ -250,7 +251,7 @@ def write_records(
             contextlib.closing(
                 ordered_map(
                     encode,
-                    tallied(dataset, functools.partial(count_record_losses, save_images=save_images, target=target_name)),
+                    tallied(dataset, count_losses),
                     workers=workers,
                     spool_dir=spool_dir,
                     spool_write=write_record,

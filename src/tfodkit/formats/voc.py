@@ -41,7 +41,7 @@ from tfodkit.formats._files import (
     save_image,
     warn_count,
 )
-from tfodkit.losses import Tally, count_dropped_attributes, count_image_losses, count_shape_losses, tallied
+from tfodkit.losses import Tally, count_image_losses, count_shape_losses, tallied
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects
 from tfodkit.storage import UrlPath, as_path, atomic_path, is_dir, is_file, join_path, list_folder, open_binary
 from tfodkit.tolerance import skip_or_raise
@@ -387,7 +387,11 @@ def _iterate(
             continue
         missing_images += item.image.path is None
         yield item
-    warn_count(missing_images, "VOC annotation(s) have no image file in JPEGImages/; their items carry no image bytes")
+    warn_count(
+        missing_images,
+        "VOC annotation(s) have no image file in JPEGImages/; their items carry no image bytes",
+        "image_missing",
+    )
 
 
 def parse_annotation(

@@ -6,10 +6,12 @@ IoU, best pairs first: first between objects of the same label (name, not id: id
 then, among the objects left, across labels (those are *relabelled*). A matched pair whose corners differ by
 more than ``tolerance`` pixels is *moved*; matched pairs whose shared attributes (difficult, truncated,
 occluded…) differ have *attributes changed*; a pair whose masks (or polygons) are not the same shape — one
-side without, or pixel IoU below ``SAME_SHAPE_IOU`` (0.99) — has *masks changed* (*polygons changed*); the objects left are *removed* (only in A) or *added* (only in
+side without, or pixel IoU below ``SAME_SHAPE_IOU`` (0.99) — has *masks changed*
+(*polygons changed*); the objects left are *removed* (only in A) or *added* (only in
 B). Images are compared by the SHA-256 of their bytes and by size.
 
-Memory: A is indexed first (boxes, labels and a digest per item, no pixels), then B streams past it.
+Memory: A is indexed first (boxes, labels, masks as read — PNG bytes or their small source, pixels only while
+compared — and a digest per item), then B streams past it.
 
 Example:
     >>> from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects
