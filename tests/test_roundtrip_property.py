@@ -61,7 +61,7 @@ objects_strategy = st.lists(
         st.integers(0, WIDTH - 12),
         st.integers(0, HEIGHT - 10),
         st.booleans(),
-        st.integers(1, len(LABELS)),
+        st.integers(0 if UNLABELED else 1, len(LABELS)),  # 0: an unlabeled object
     ),
     max_size=3,
 )
