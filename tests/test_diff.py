@@ -12,31 +12,68 @@ from _cli import run
 
 from tfodkit.formats import cvat_zip, tfod, voc
 from tfodkit.inspect.diff import diff, diff_datasets, iou_matrix, match_objects
-from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects
+from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.pipeline import convert
 from tfodkit.samples import make_cvat_dataset, make_jpeg
+from tfodkit.transforms import polygons_to_masks
 
 
 def test_a_lossless_conversion_diffs_clean(tmp_path: Path) -> None:
     annotations = make_cvat_dataset(tmp_path / "cvat", images=5)
     archive = tmp_path / "task.zip"
-    convert(
-        str(annotations),
-        str(archive),
-        from_format="cvat",
-        to_format="cvat-tfrecord",
-        write_options={"save_images": True},
+    result = convert(
+        str(annotations), str(archive), from_format="cvat", to_format="cvat", write_options={"save_images": True}
     )
+    assert not result.losses
     report = diff(str(annotations), str(archive))
     assert report.identical, report.as_dict()
     assert report.matched_items == 5 and report.items_a == report.items_b == 5
     assert report.unchanged_objects == report.objects_a == report.objects_b > 0
 
 
+def test_the_diff_of_a_lossy_export_shows_what_the_losses_counted(tmp_path: Path) -> None:
+    annotations = make_cvat_dataset(tmp_path / "cvat", images=5)
+    archive = tmp_path / "task.zip"
+    result = convert(str(annotations), str(archive), from_format="cvat", to_format="cvat-tfrecord",
+                     write_options={"save_images": True})
+    polygons = result.losses["polygon_not_exported"]
+    assert polygons > 0
+    report = diff(str(annotations), str(archive))
+    assert report.counts == {"removed": polygons}
+    # with masks asked for, the polygons stay as masked objects: the diff shows the shapes changed kind
+    masked = tmp_path / "masked.zip"
+    result = convert(str(annotations), str(masked), from_format="cvat", to_format="cvat-tfrecord",
+                     write_options={"save_images": True}, transforms=[polygons_to_masks])
+    assert result.losses["polygon_as_mask"] == polygons
+    assert set(result.losses) == {"polygon_as_mask", "attribute_dropped"}  # occluded, z_order, CVAT attributes
+    report = diff(str(annotations), str(masked))
+    assert report.counts == {"polygons_changed": polygons, "masks_changed": polygons}
+
+
+def test_masks_and_polygons_are_compared_by_pixels(tmp_path: Path) -> None:
+    square = np.array([[10, 10], [50, 10], [50, 50], [10, 50]], dtype=np.float64)
+    shifted = square + [0, 8]
+
+    def item(polygon: np.ndarray, mask_polygon: np.ndarray) -> Item:
+        objects = Objects(boxes=[[10, 10, 50, 50]], label_ids=[1], polygons=[[polygon]],
+                          masks=[Mask.from_polygons([mask_polygon], 80, 100)])
+        return Item("x", ImageRef("x.jpg", width=100, height=80), objects)
+
+    same = diff_datasets(Dataset([item(square, square)], LABELS), Dataset([item(square + 0.001, square)], LABELS))
+    assert same.identical
+    report = diff_datasets(Dataset([item(square, square)], LABELS), Dataset([item(shifted, shifted)], LABELS))
+    assert report.counts == {"polygons_changed": 1, "masks_changed": 1}
+    details = [change.detail for change in report.changed_items[0].changes]
+    assert any(detail.startswith("polygon pixels differ (IoU 0.") for detail in details)
+    assert any(detail.startswith("mask pixels differ (IoU 0.") for detail in details)
+
+
 def test_images_not_embedded_count_as_lost_unless_ignored(tmp_path: Path) -> None:
     annotations = make_cvat_dataset(tmp_path / "cvat", images=3)
     archive = tmp_path / "task.zip"
-    convert(str(annotations), str(archive), from_format="cvat", to_format="cvat-tfrecord")  # CVAT's default: no images
+    # CVAT's default for images beside the XML: not embedded, and said
+    result = convert(str(annotations), str(archive), from_format="cvat", to_format="cvat")
+    assert result.losses["image_not_embedded"] == 3
     report = diff(str(annotations), str(archive))
     assert report.counts == {"image_missing_in_b": 3}
     assert diff(str(annotations), str(archive), compare_images=False).identical

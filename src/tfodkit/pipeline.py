@@ -31,7 +31,7 @@ from tfodkit.model import Dataset, Item
 from tfodkit.storage import recording_outputs
 from tfodkit.target_fit import fit_to_target
 from tfodkit.tolerance import skipping_bad_items
-from tfodkit.transforms import ItemTransform, apply_transforms, retarget_labels
+from tfodkit.transforms import ItemTransform, apply_transforms, rasterizes_polygons, retarget_labels
 
 Transform = ItemTransform  # a step of convert(transforms=...); see tfodkit.transforms
 ON_ERROR = ("stop", "skip")  # what convert() does with a bad item (see tfodkit.tolerance)
@@ -169,6 +169,8 @@ def convert(
     source_format = from_format or detect_format(source)
     read_options = {name: value for name, value in dict(read_options or {}).items() if value is not None}
     write_options = {name: value for name, value in dict(write_options or {}).items() if value is not None}
+    if source_format == "coco" and "include_masks" not in read_options and rasterizes_polygons(transforms):
+        read_options["include_masks"] = True  # crowd regions keep their RLE mask (held lazily), not a box mask
     check_options(get_format(source_format), read_options, "read")
     check_options(get_format(to_format), write_options, "write")
     with (

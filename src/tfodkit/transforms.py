@@ -391,6 +391,16 @@ MASK_MODES: dict[str, list[str]] = {
 }
 
 
+def rasterizes_polygons(transforms: Sequence[ItemTransform]) -> bool:
+    """Whether one of ``transforms`` is ``polygons_to_masks`` (its options bound or not).
+
+    Example:
+        >>> rasterizes_polygons([get_transform("boxes_to_masks")]), rasterizes_polygons([polygons_to_masks])
+        (False, True)
+    """
+    return any(getattr(transform, "func", transform) is polygons_to_masks for transform in transforms)
+
+
 def mask_transforms(mode: str) -> list[str]:
     """The transform names behind ``tfod convert --masks MODE`` (``none``, ``polygons``, ``boxes``, ``all``).
 

@@ -77,7 +77,10 @@ IMAGES_DIR = Option(
     "images_dir", str, help="Folder of images the input's annotations name.", flag_name="--images", metavar="DIR"
 )
 SAVE_IMAGES = Option(
-    "save_images", bool, help="Embed / copy the original image bytes (default: the output format's usual choice).",
+    "save_images",
+    bool,
+    help="Embed / copy the original image bytes (no default: embed when the input holds them, as records do; "
+    "otherwise the output format's usual choice).",
     negatable=True,
 )
 

@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from tfodkit.errors import FormatError
 from tfodkit.losses import report_loss
-from tfodkit.model import ImageRef, Item, LabelMap, image_format_of
+from tfodkit.model import Dataset, ImageRef, Item, LabelMap, image_format_of
 from tfodkit.storage import is_url, read_bytes
 
 # Extensions written for images whose name has none, by the format their bytes start with.
@@ -97,3 +97,19 @@ def checked_subset_name(subset: str) -> str:
 def warn_count(count: int, message: str, kind: str = "annotation_skipped") -> None:
     """Report ``count`` things the output will not hold (nothing when zero) as one loss (see :mod:`tfodkit.losses`)."""
     report_loss(kind, count, message)
+
+
+def embeds_images(dataset: Dataset) -> bool:
+    """Whether a writer whose ``save_images`` was not given embeds images: yes when the input carries image bytes
+    in hand (records, a zip with ``image/encoded``), so nothing the input held is dropped; no when its images are
+    only files beside the annotations (CVAT's own default). The first item decides.
+
+    Example:
+        >>> from tfodkit.model import ImageRef
+        >>> embeds_images(Dataset([Item("a", ImageRef("a.jpg", data=b"\\xff\\xd8"))], LabelMap()))
+        True
+        >>> embeds_images(Dataset([Item("a", ImageRef("a.jpg", path="a.jpg"))], LabelMap()))
+        False
+    """
+    first = next(iter(dataset), None)
+    return first is not None and first.image.data is not None

@@ -4,9 +4,12 @@ Reading gives what the TF OD API's ``create_coco_tf_record.py`` puts in its reco
 COCO image id, labels = the COCO category ids (unless ``label_map`` remaps them by name), boxes
 ``[x, y, x + w, y + h]``, ``is_crowd`` and ``area`` per object, and the same annotations skipped (width or
 height not positive), counted as one loss. A box reaching outside the image (which that script skips silently)
-is an error naming the annotation, or clipped with ``--clip`` (see :mod:`tfodkit.boxes`). Polygons are kept as polygons. Masks: with ``include_masks`` every segmentation (polygons and RLE)
-becomes an instance mask, as ``--include_masks`` does; without it no masks are made — RLE segmentations
-(crowd regions) are then dropped with a warning, since records made without masks do not carry them either.
+is an error naming the annotation, or clipped with ``--clip`` (see :mod:`tfodkit.boxes`). Polygons are kept as
+polygons. Masks: with ``include_masks`` every segmentation (polygons and RLE) becomes an instance mask, as
+``--include_masks`` does, held as its source and rasterized only when a writer needs the pixels; without it no
+masks are made — RLE segmentations (crowd regions) are then dropped and counted, since records made without masks
+do not carry them either. The CLI's ``--masks polygons|all`` reads COCO with ``include_masks``, so crowd regions
+keep their RLE.
 
 The dataset may be a local folder or file, or an fsspec URL (``s3://bucket/coco``): the JSON is then streamed
 through fsspec the same way, never fetched whole first, and images stay URLs read when needed.
@@ -47,6 +50,7 @@ from tfodkit.formats._files import (
     save_image,
     warn_count,
 )
+from tfodkit.losses import Tally, count_image_losses, tallied
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.storage import UrlPath, as_path, open_binary
 from tfodkit.tolerance import skip_or_raise
@@ -304,8 +308,12 @@ def _iterate(
         "COCO annotation(s) skipped: bbox width or height not positive (as create_coco_tf_record.py skips them)",
         "degenerate_box_skipped",
     )
-    warn_count(dropped_rle, "COCO RLE segmentation(s) not kept as masks; read with --include-masks to keep them")
-    warn_count(missing_images, "COCO image file(s) not found; their items carry no image bytes")
+    warn_count(
+        dropped_rle,
+        "COCO RLE segmentation(s) (crowd regions) not kept as masks; --masks polygons or --include-masks keeps them",
+        "rle_not_kept",
+    )
+    warn_count(missing_images, "COCO image file(s) not found; their items carry no image bytes", "image_missing")
 
 
 def _item(
@@ -385,12 +393,11 @@ def _item(
                 clipped_points(points, width, height) for points in _polygons(segmentation, annotation, where)
             ]
             if include_masks and object_polygons:
-                from tfodkit.raster import polygons_to_array
-
-                mask = Mask.from_array(polygons_to_array(object_polygons, height, width))
+                mask = Mask.from_polygons(object_polygons, height, width)  # rasterized only when a writer needs it
         elif isinstance(segmentation, dict):
             if include_masks:
-                mask = Mask.from_array(_rle_array(segmentation, height, width, annotation, where))
+                _check_rle(segmentation, height, width, annotation, where)
+                mask = Mask.from_rle(segmentation)  # decoded only when a writer needs it
             else:
                 dropped_rle += 1
         polygons.append(object_polygons)
@@ -458,11 +465,9 @@ def _polygons(segmentation: list[Any], annotation: dict[str, Any], where: str) -
     return polygons
 
 
-def _rle_array(
-    segmentation: dict[str, Any], height: int, width: int, annotation: dict[str, Any], where: str
-) -> np.ndarray:
-    from tfodkit.raster import rle_to_array
-
+def _check_rle(segmentation: dict[str, Any], height: int, width: int, annotation: dict[str, Any], where: str) -> None:
+    """Refuse, naming the file and annotation, an RLE a lazy mask would fail on later: no size or counts, the
+    wrong size, counts that do not cover the image."""
     try:
         size = [int(value) for value in segmentation["size"]]
         segmentation["counts"]
@@ -471,8 +476,10 @@ def _rle_array(
     if size != [height, width]:
         raise FormatError(f"annotation {annotation.get('id')!r}: RLE size {size} is not the image's {[height, width]}",
                           path=where)
+    from tfodkit.raster import rle_to_runs
+
     try:
-        return rle_to_array(segmentation)
+        rle_to_runs(segmentation)  # the runs only (no pixels): counts that do not cover the image fail here
     except (ValueError, TypeError, OverflowError) as error:  # counts [1e400] is inf (found by fuzz_coco)
         raise FormatError(f"annotation {annotation.get('id')!r}: bad RLE: {error}", path=where) from None
 
@@ -593,6 +600,7 @@ def _annotations_of(item: Item, image_id: int) -> Iterator[dict[str, Any]]:
     extra = {name: objects.attribute(name) for name in objects.attributes if name not in _NATIVE}
     for index, (box, label_id) in enumerate(zip(objects.boxes.tolist(), objects.label_ids.tolist())):
         xmin, ymin, xmax, ymax = box
+        (first_x, box_width), (first_y, box_height) = _extent(xmin, xmax, width), _extent(ymin, ymax, height)
         is_crowd = bool(crowd[index])
         segmentation, pixel_area = _segmentation(objects.polygons[index], objects.masks[index], is_crowd, height, width)
         area = areas[index]
@@ -604,7 +612,7 @@ def _annotations_of(item: Item, image_id: int) -> Iterator[dict[str, Any]]:
             "category_id": int(label_id),
             "segmentation": segmentation,
             "area": clean_number(float(area)),
-            "bbox": [clean_number(xmin), clean_number(ymin), clean_number(xmax - xmin), clean_number(ymax - ymin)],
+            "bbox": [first_x, first_y, box_width, box_height],
             "iscrowd": int(is_crowd),
         }
         values = ((name, _json_value(column[index])) for name, column in extra.items())
@@ -612,6 +620,24 @@ def _annotations_of(item: Item, image_id: int) -> Iterator[dict[str, Any]]:
         if attributes:
             entry["attributes"] = attributes  # Datumaro's per-annotation attributes
         yield entry
+
+
+def _extent(start: float, end: float, limit: int) -> tuple[float, float]:
+    """``(start, length)`` as written to a COCO bbox, such that ``start + length`` (summed in float64, as readers
+    do) never passes ``limit`` when ``end`` does not: a box touching the right or bottom edge stays inside, and
+    the reader does not skip it as past the image.
+
+    Example:
+        >>> x, w = _extent(0.6993000507354736, 160.0, 160)  # rounded alone: 0.69930005 + 159.3007 > 160
+        >>> x + w <= 160, (x, w)
+        (True, (0.69930005, 159.30069995))
+    """
+    first, length = clean_number(start), clean_number(end - start)
+    if end <= limit < first + length:
+        length = float(limit) - first  # exact or one rounding off: step down until the sum is inside
+        while first + length > limit:
+            length = float(np.nextafter(length, -np.inf))
+    return first, length
 
 
 def _segmentation(
@@ -644,6 +670,18 @@ def _copy_text(source: Path, out: TextIO) -> None:
         shutil.copyfileobj(stream, out.buffer, 256 << 10)
 
 
+def _count_losses(item: Item, tally: Tally, *, save_images: bool) -> None:
+    # COCO holds polygons, every attribute (Datumaro's "attributes") and crowd masks (RLE); other masks become
+    # traced polygons.
+    objects = item.objects
+    crowd = objects.attribute(model.IS_CROWD, False)
+    for index, (shape, mask) in enumerate(zip(objects.polygons, objects.masks)):
+        if mask is not None and not shape and not crowd[index]:
+            tally.add("mask_as_polygon", "instance masks written as traced polygons (coco holds masks of crowd "
+                      "regions only)")
+    count_image_losses(tally, item, save_images)
+
+
 def write(dataset: Dataset, path: str, *, save_images: bool = True) -> None:
     """Write ``dataset`` as COCO instances, atomically: ``annotations/instances_<subset>.json`` and, with
     ``save_images``, ``images/<subset>/<id>.<ext>`` (the original bytes, copied).
@@ -669,7 +707,7 @@ def write(dataset: Dataset, path: str, *, save_images: bool = True) -> None:
         (temp / ANNOTATIONS_DIR).mkdir()
         writers: dict[str, _SubsetWriter] = {}
         try:
-            for item in dataset:
+            for item in tallied(dataset, functools.partial(_count_losses, save_images=save_images)):
                 subset = checked_subset_name(item.subset)
                 writer = writers.get(subset)
                 if writer is None:

@@ -53,14 +53,16 @@ from tfodkit import model
 from tfodkit.boxes import checked_boxes, clipped_points
 from tfodkit.errors import FormatError, TfodError, TfodWarning, UsageError
 from tfodkit.formats import IMAGES_DIR, SAVE_IMAGES
-from tfodkit.formats._files import checked_relative_name, save_image
+from tfodkit.formats._files import checked_relative_name, embeds_images, save_image
+from tfodkit.losses import current as current_losses
+from tfodkit.losses import report_loss
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects, item_id_from_name
 from tfodkit.storage import atomic_file, atomic_path, is_file, is_url, join_path, open_input
 from tfodkit.tolerance import skip_or_raise
 
 # Keywords of read() / write(), and the tfod flags that set them (see tfodkit.formats.Option).
 READ_OPTIONS = (IMAGES_DIR,)
-WRITE_OPTIONS = (SAVE_IMAGES.with_default(False),)
+WRITE_OPTIONS = (SAVE_IMAGES.with_default(None),)  # None: embed when the input holds the bytes
 
 ANNOTATIONS_XML = "annotations.xml"
 IMAGES_DIR = "images"
@@ -364,7 +366,12 @@ def _iterate(container: _Container, label_map: LabelMap, images_dir: str | None)
         for source in container.sources:
             locate = _image_locator(container, archive, images_dir)
             yield from _iterate_source(container, source, archive, label_map, locate, skipped)
-    if skipped:
+    if skipped and current_losses() is not None:  # in a conversion: one loss per kind of shape
+        for tag, count in sorted(skipped.items()):
+            kind = "".join(char if char.isalnum() else "_" for char in tag.lower())
+            report_loss(f"cvat_{kind}_skipped", count, f"CVAT <{tag}> annotations skipped (tfodkit reads <box> and "
+                        "<polygon>)")
+    elif skipped:
         counts = ", ".join(f"{count} <{tag}>" for tag, count in sorted(skipped.items()))
         warnings.warn(
             SkippedAnnotationsWarning(
@@ -678,6 +685,7 @@ class _BodyState:
     subsets: dict[str, int] = field(default_factory=dict)  # subset -> images, in first-seen order
     label_attributes: dict[str, dict[str, None]] = field(default_factory=dict)  # label -> attribute names
     masks_as_boxes: int = 0
+    images_not_saved: int = 0  # items with image bytes written without them (save_images off)
 
 
 def _set(element: Any, name: str, value: str, item: Item) -> None:
@@ -768,6 +776,8 @@ def _write_body(dataset: Dataset, body: IO[bytes], save: Callable[[Item, str], N
         size = item.image.known_size
         if save is not None:
             save(item, name)
+        elif item.image.has_bytes:
+            state.images_not_saved += 1
         if size is None and item.image.has_bytes:
             size = item.image.size  # from the image header
         element = _image_element(item, state.images, dataset.label_map, state, size)
@@ -775,6 +785,7 @@ def _write_body(dataset: Dataset, body: IO[bytes], save: Callable[[Item, str], N
         body.write(b"  " + etree.tostring(element, encoding="utf-8") + b"\n")
         state.images += 1
         state.subsets[item.subset] = state.subsets.get(item.subset, 0) + 1
+    _report_losses(state)
     return state
 
 
@@ -823,21 +834,24 @@ def _write_document(out: IO[bytes], body: IO[bytes], dataset: Dataset, state: _B
     out.write(_DOCUMENT_TAIL)
 
 
-def _warn_masks(state: _BodyState) -> None:
-    if state.masks_as_boxes:
-        warnings.warn(
-            f"{state.masks_as_boxes} object(s) had a mask and no polygon: written as <box> (convert masks to "
-            "polygons first to keep their shape)",
-            TfodWarning,
-            stacklevel=3,
-        )
+def _report_losses(state: _BodyState) -> None:
+    """Said once the body is written and before the output is committed (``--strict`` then writes nothing)."""
+    report_loss(
+        "mask_as_box",
+        state.masks_as_boxes,
+        "objects with a mask and no polygon written as <box> (-t masks_to_polygons keeps their shape)",
+    )
+    report_loss(
+        "image_not_embedded", state.images_not_saved, "images not embedded or copied (--save-images keeps them)"
+    )
 
 
-def write(dataset: Dataset, path: str, *, save_images: bool = False) -> None:
+def write(dataset: Dataset, path: str, *, save_images: bool | None = None) -> None:
     """Write ``dataset`` as CVAT for images 1.1: a folder, or a ``.zip`` when ``path`` ends with ``.zip``.
 
     The target appears only when the whole write succeeded. Images are copied byte for byte into
-    ``images/<name>`` when ``save_images``.
+    ``images/<name>`` when ``save_images``; not given, they are when the input carries image bytes in hand
+    (records, zips) and not when its images are files beside the annotations (counted as a loss).
 
     Example:
         >>> import os, tempfile
@@ -848,6 +862,8 @@ def write(dataset: Dataset, path: str, *, save_images: bool = False) -> None:
         (['cat'], [[[1.0, 1.0, 4.0, 5.0]]])
     """
     target = str(path)
+    if save_images is None:
+        save_images = embeds_images(dataset)
     if target.lower().endswith(".zip"):
         _write_zip(dataset, target, save_images)
     elif target.lower().endswith(".xml"):
@@ -880,7 +896,6 @@ def _write_xml_file(dataset: Dataset, target: str, save_images: bool) -> None:
         body = stack.enter_context(tempfile.TemporaryFile(dir=parent, prefix=".tfodkit-cvat-body-"))
         state = _write_body(dataset, body, save)
         _write_document(out, body, dataset, state)
-    _warn_masks(state)
 
 
 def _image_bytes(item: Item) -> bytes:
@@ -907,7 +922,6 @@ def _write_folder(dataset: Dataset, target: str, save_images: bool) -> None:
             with open(temp / ANNOTATIONS_XML, "wb") as out:
                 _write_document(out, body, dataset, state)
         body_path.unlink()
-    _warn_masks(state)
 
 
 def _write_zip(dataset: Dataset, target: str, save_images: bool) -> None:
@@ -934,4 +948,3 @@ def _write_zip(dataset: Dataset, target: str, save_images: bool) -> None:
         info.compress_type = zipfile.ZIP_DEFLATED
         with archive.open(info, "w", force_zip64=True) as out:
             _write_document(out, body, dataset, state)
-    _warn_masks(state)

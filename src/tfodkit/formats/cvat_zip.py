@@ -3,6 +3,12 @@
 Export writes one ``<subset>.tfrecord`` per subset (``default.tfrecord`` without subsets) and the label map,
 label ids from 1 in the dataset's label order; with ``save_images`` the original image bytes go into
 ``image/encoded`` unchanged, otherwise encoded/format/sha256 are present and empty, as CVAT writes them.
+``save_images`` not given embeds when the input carries image bytes (records, zips) and not when its images
+are files beside the annotations (CVAT's default; the images not embedded are counted as a loss).
+
+As CVAT's "TFRecord 1.0" export (Datumaro's tf_detection_api exporter) does, rectangles are written as boxes
+and polygons only as masked objects: an object with polygons and no mask (``--masks polygons`` gives it one)
+is left out and counted as a loss, never written as an extra box.
 Import reads every ``*.tfrecord`` member of any name (member stem = subset) straight from the archive, with or
 without a label map.
 """
@@ -21,14 +27,16 @@ from typing import IO
 from tfodkit.archive import open_member, open_zip, safe_members
 from tfodkit.errors import FormatError, UsageError
 from tfodkit.formats import IMAGES_DIR, LABEL_MAP, SAVE_IMAGES, tfod
+from tfodkit.formats._files import embeds_images
 from tfodkit.labelmap import parse_label_map, read_label_map
+from tfodkit.losses import Tally
 from tfodkit.model import Dataset, Item, LabelMap
 from tfodkit.records import read_records
 from tfodkit.storage import OutputSet, atomic_file, is_url, work_folder_prefix
 
 # Keywords of read() / write(), and the tfod flags that set them (see tfodkit.formats.Option).
 READ_OPTIONS = (LABEL_MAP, IMAGES_DIR)
-WRITE_OPTIONS = (SAVE_IMAGES.with_default(False),)
+WRITE_OPTIONS = (SAVE_IMAGES.with_default(None),)  # None: embed when the input holds the bytes
 
 
 def detect(path: str) -> bool:
@@ -42,7 +50,7 @@ def detect(path: str) -> bool:
         return False
 
 
-def write(dataset: Dataset, path: str, *, save_images: bool = False, workers: int = 1) -> None:
+def write(dataset: Dataset, path: str, *, save_images: bool | None = None, workers: int = 1) -> None:
     """Export ``dataset`` as a CVAT "TFRecord 1.0" zip, atomically.
 
     Example:
@@ -56,6 +64,14 @@ def write(dataset: Dataset, path: str, *, save_images: bool = False, workers: in
     """
     if not str(path).lower().endswith(".zip"):
         raise UsageError(f"{path}: a CVAT TFRecord archive is a .zip file")
+    if save_images is None:
+        save_images = embeds_images(dataset)
+    exported = Dataset(
+        functools.partial(_without_unmasked_polygons, dataset),
+        dataset.label_map,
+        name=dataset.name,
+        length=dataset.length,
+    )
     # The first record file goes straight into its zip member; records of other subsets (while that member is
     # open) are staged beside a local target (same disk, cheap to clean up) or in the temp folder for a URL, and
     # added after it. atomic_file puts the zip in place (uploading it for a URL) only when all went well.
@@ -73,11 +89,35 @@ def write(dataset: Dataset, path: str, *, save_images: bool = False, workers: in
         first_member = _FirstMember(archive)
         with OutputSet() as outputs:
             files = tfod.write_records(
-                dataset, staging, outputs, save_images=save_images, workers=workers, open_stream=first_member.open
+                exported,
+                staging,
+                outputs,
+                save_images=save_images,
+                workers=workers,
+                open_stream=first_member.open,
+                target_name="cvat-tfrecord",
             )
         for file in sorted(files, key=lambda file: (file.name == tfod.LABEL_MAP_NAME, file.name)):
             if file.name != first_member.name:
                 _add_member(archive, file)
+
+
+def _without_unmasked_polygons(dataset: Dataset) -> Iterator[Item]:
+    """The items without their objects that have polygons and no mask (CVAT exports polygons only as masks),
+    those counted as one loss after the last item."""
+    tally = Tally()
+    for item in dataset:
+        objects = item.objects
+        keep = [not polygons or mask is not None for polygons, mask in zip(objects.polygons, objects.masks)]
+        if not all(keep):
+            tally.add(
+                "polygon_not_exported",
+                "polygons not exported; --masks polygons exports them as instance masks",
+                keep.count(False),
+            )
+            item = Item(item.id, item.image, objects.select(keep), item.subset, item.attributes)
+        yield item
+    tally.report()
 
 
 class _FirstMember:

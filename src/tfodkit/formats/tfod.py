@@ -18,7 +18,6 @@ import glob
 import os
 import re
 import tempfile
-import warnings
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -29,11 +28,19 @@ import numpy as np
 
 from tfodkit import model
 from tfodkit.boxes import checked_boxes
-from tfodkit.errors import FormatError, LabelMapError, TfodError, TfodWarning, UsageError
+from tfodkit.errors import FormatError, LabelMapError, TfodError, UsageError
 from tfodkit.example import decode_example, encode_example
 from tfodkit.formats import IMAGES_DIR, LABEL_MAP, SAVE_IMAGES, Option
 from tfodkit.formats._files import checked_relative_name, checked_subset_name
 from tfodkit.labelmap import format_label_map, parse_label_map, read_label_map
+from tfodkit.losses import (
+    Tally,
+    count_dropped_attributes,
+    count_image_losses,
+    count_shape_losses,
+    report_loss,
+    tallied,
+)
 from tfodkit.masks import masks_from_numerical, masks_from_png_list, masks_to_numerical, masks_to_png_list
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.parallel import ordered_map
@@ -339,12 +346,14 @@ def write_records(
     open_stream: Callable[[Path], IO[bytes] | None] | None = None,
     overwrite: bool = False,
     label_map_out: str | None = None,
+    target_name: str = "tfrecord",
 ) -> list[Path]:
     """Write the records and label map of ``dataset`` under temporary names registered in ``outputs``.
 
     Returns the final paths (renamed when ``outputs`` commits). Used by :func:`write` and the CVAT zip writer.
     ``open_stream(record_path)`` may give an open stream to write a record file to directly (a zip member)
     instead of a temporary file; it is closed here, and the path is still among those returned.
+    What the records cannot hold is counted as losses (see :func:`count_record_losses`), named ``target_name``.
     """
     if is_url(path):  # staged locally, uploaded when ``outputs`` commits
         path = str(outputs.local_mirror(path))
@@ -361,6 +370,7 @@ def write_records(
     if overwrite:  # the earlier output's files go when this one is committed, unless written again
         outputs.replace_also(output_family(str(target)) if single_file else _record_files_in(folder))
     outputs.make_folder(folder)  # removed on failure
+    count_losses = functools.partial(count_record_losses, save_images=save_images, target=target_name)
     encode = functools.partial(
         _encode_for_writer, label_map=dataset.label_map, save_images=save_images, numerical_masks=numerical_masks
     )
@@ -373,7 +383,13 @@ def write_records(
         with (
             _spool_folder(folder, workers) as spool_dir,
             contextlib.closing(
-                ordered_map(encode, dataset, workers=workers, spool_dir=spool_dir, spool_write=write_record)
+                ordered_map(
+                    encode,
+                    tallied(dataset, count_losses),
+                    workers=workers,
+                    spool_dir=spool_dir,
+                    spool_write=write_record,
+                )
             ) as encoded,
         ):
             for subset, item_key, had_image, record in encoded:
@@ -386,12 +402,7 @@ def write_records(
     label_map_text = format_label_map(dataset.label_map)
     if _keep_label_map(label_map_path, label_map_text, overwrite):
         outputs.temp_path_for(label_map_path).write_text(label_map_text, encoding="utf-8")
-    if missing_images:
-        warnings.warn(
-            f"{missing_images} item(s) had no image bytes to embed; their image/encoded is empty",
-            TfodWarning,
-            stacklevel=2,
-        )
+    report_loss("image_missing", missing_images, "images had no bytes to embed; their image/encoded is empty")
     return [*router.final_paths(), label_map_path]
 
 
@@ -432,6 +443,27 @@ def _keep_label_map(path: Path, text: str, overwrite: bool) -> bool:
     raise UsageError(
         f"{path} exists with other labels ({detail}); --overwrite replaces it, --label-map-out PATH writes it elsewhere"
     )
+
+
+RECORD_COLUMNS = frozenset(column for column, _ in OBJECT_EXTRAS.values())  # attribute columns records hold
+
+
+def count_record_losses(item: Item, tally: Tally, *, save_images: bool, target: str = "tfrecord") -> None:
+    """Count what a record of ``item`` will not hold: polygon points (kept as the mask when there is one, else
+    only as the box), attribute columns other than :data:`RECORD_COLUMNS`, image bytes when not embedding.
+
+    Example:
+        >>> square = np.array([[0, 0], [2, 0], [2, 2]])
+        >>> objects = Objects(boxes=[[0, 0, 2, 2]], label_ids=[1], polygons=[[square]], attributes={"occluded": [1]})
+        >>> tally = Tally()
+        >>> count_record_losses(Item("a", ImageRef("a.jpg"), objects), tally, save_images=True)
+        >>> dict(tally.counts)
+        {'polygon_as_box': 1, 'attribute_dropped': 1}
+    """
+    objects = item.objects
+    count_shape_losses(tally, objects, polygons=False, masks=True, target=target)
+    count_dropped_attributes(tally, objects.attributes, RECORD_COLUMNS, target)
+    count_image_losses(tally, item, save_images)
 
 
 class _RecordRouter:

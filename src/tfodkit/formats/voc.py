@@ -43,6 +43,7 @@ from tfodkit.formats._files import (
     save_image,
     warn_count,
 )
+from tfodkit.losses import Tally, count_image_losses, count_shape_losses, tallied
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects
 from tfodkit.storage import UrlPath, as_path, atomic_path, is_dir, is_file, join_path, list_folder, open_binary
 from tfodkit.tolerance import skip_or_raise
@@ -398,7 +399,11 @@ def _iterate(
             continue
         missing_images += item.image.path is None
         yield item
-    warn_count(missing_images, "VOC annotation(s) have no image file in JPEGImages/; their items carry no image bytes")
+    warn_count(
+        missing_images,
+        "VOC annotation(s) have no image file in JPEGImages/; their items carry no image bytes",
+        "image_missing",
+    )
 
 
 def parse_annotation(
@@ -647,6 +652,12 @@ def format_labelmap_txt(label_map: LabelMap) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _count_losses(item: Item, tally: Tally, *, save_images: bool) -> None:
+    # VOC holds every attribute (the others in Datumaro's <attributes>) but no polygon or mask.
+    count_shape_losses(tally, item.objects, polygons=False, masks=False, target="voc")
+    count_image_losses(tally, item, save_images)
+
+
 def write(dataset: Dataset, path: str, *, save_images: bool = True) -> None:
     """Write ``dataset`` as a Pascal VOC folder, atomically.
 
@@ -674,7 +685,7 @@ def write(dataset: Dataset, path: str, *, save_images: bool = True) -> None:
             directory.mkdir(parents=True, exist_ok=True)
         set_files: dict[str, Any] = {}
         try:
-            for item in dataset:
+            for item in tallied(dataset, functools.partial(_count_losses, save_images=save_images)):
                 item_id = checked_relative_name(item.id, "item id")
                 filename = image_file_name(item)
                 if save_images:

@@ -38,8 +38,8 @@ from tfodkit.formats._files import (
     checked_subset_name,
     image_extension,
     save_image,
-    warn_count,
 )
+from tfodkit.losses import Tally, count_dropped_attributes, count_image_losses, count_shape_losses, tallied
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects
 from tfodkit.storage import UrlPath, as_path, atomic_path, list_folder
 from tfodkit.tolerance import skip_or_raise
@@ -498,13 +498,12 @@ def write(dataset: Dataset, path: str, *, layout: str = "ultralytics", save_imag
     if layout not in ("ultralytics", "darknet"):
         raise UsageError(f"--layout must be ultralytics or darknet for writing, got {layout!r}")
     class_index = _ClassIndex(dataset.label_map)
-    skipped = 0
     with atomic_path(path) as temp:
         temp.mkdir(parents=True)
         lists: dict[str, IO[str]] = {}  # darknet: the open <subset>.txt image lists
         subsets: dict[str, None] = {}  # subsets in order of appearance
         try:
-            for item in dataset:
+            for item in tallied(dataset, functools.partial(_count_losses, save_images=save_images)):
                 subset = checked_subset_name(DEFAULT_SUBSET if item.subset == "default" else item.subset)
                 subsets[subset] = None
                 if layout == "darknet" and subset in DARKNET_RESERVED:
@@ -522,8 +521,7 @@ def write(dataset: Dataset, path: str, *, layout: str = "ultralytics", save_imag
                     lists[subset].write(f"data/obj_{subset}_data/{image_name}\n")
                 if save_images:
                     save_image(item.image, image_path)
-                text, crowd = label_lines(item, class_index)
-                skipped += crowd
+                text, _ = label_lines(item, class_index)  # crowd regions left out: counted by _count_losses
                 label_path.parent.mkdir(parents=True, exist_ok=True)
                 label_path.write_text(text, encoding="utf-8")
         finally:
@@ -538,7 +536,17 @@ def write(dataset: Dataset, path: str, *, layout: str = "ultralytics", save_imag
             config += [f"{subset} = data/{subset}.txt" for subset in subsets]
             config += ["names = data/obj.names", "backup = backup/"]
             (temp / "obj.data").write_text("\n".join(config) + "\n", encoding="utf-8")
-    warn_count(skipped, "crowd region(s) (is_crowd) not written: YOLO has no ignore regions")
+
+
+def _count_losses(item: Item, tally: Tally, *, save_images: bool) -> None:
+    # YOLO holds a class and a box per line: no polygon, mask, attribute, nor crowd region (left out).
+    objects = item.objects
+    crowd = {index for index, value in enumerate(objects.attribute(model.IS_CROWD, False)) if value}
+    tally.add("crowd_not_written", "crowd regions (is_crowd) not written: YOLO has no ignore regions", len(crowd))
+    written = objects.select([index not in crowd for index in range(len(objects))]) if crowd else objects
+    count_shape_losses(tally, written, polygons=False, masks=False, target="yolo")
+    count_dropped_attributes(tally, written.attributes, (model.IS_CROWD,), "yolo")
+    count_image_losses(tally, item, save_images)
 
 
 def _write_data_yaml(path: Path, subsets: list[str], names: list[str]) -> None:

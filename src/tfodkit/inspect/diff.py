@@ -5,10 +5,13 @@ Items are matched by id (the image name without extension). Within an item, obje
 IoU, best pairs first: first between objects of the same label (name, not id: ids differ across formats),
 then, among the objects left, across labels (those are *relabelled*). A matched pair whose corners differ by
 more than ``tolerance`` pixels is *moved*; matched pairs whose shared attributes (difficult, truncated,
-occluded…) differ have *attributes changed*; the objects left are *removed* (only in A) or *added* (only in
+occluded…) differ have *attributes changed*; a pair whose masks (or polygons) are not the same shape — one
+side without, or pixel IoU below ``SAME_SHAPE_IOU`` (0.99) — has *masks changed*
+(*polygons changed*); the objects left are *removed* (only in A) or *added* (only in
 B). Images are compared by the SHA-256 of their bytes and by size.
 
-Memory: A is indexed first (boxes, labels and a digest per item, no pixels), then B streams past it.
+Memory: A is indexed first (boxes, labels, masks as read — PNG bytes or their small source, pixels only while
+compared — and a digest per item), then B streams past it.
 
 Example:
     >>> from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects
@@ -33,10 +36,11 @@ from typing import Any
 import numpy as np
 
 from tfodkit.errors import FormatError
-from tfodkit.model import Dataset, Item
+from tfodkit.model import Dataset, Item, Mask
 
 DEFAULT_IOU = 0.5
 DEFAULT_TOLERANCE = 0.01  # pixels: float32 normalization of a 10,000-pixel side moves a corner by < 0.001
+SAME_SHAPE_IOU = 0.99  # two masks or polygon sets of one object are the same shape at this pixel IoU or above
 # Counted changes; each makes the datasets differ.
 CHANGE_KINDS = (
     "only_in_a",
@@ -47,6 +51,7 @@ CHANGE_KINDS = (
     "relabelled",
     "attributes_changed",
     "masks_changed",
+    "polygons_changed",
     "image_bytes_changed",
     "image_size_changed",
     "image_missing_in_a",
@@ -64,7 +69,8 @@ class _ItemSummary:
     boxes: np.ndarray
     labels: list[str]
     attributes: dict[str, list[Any]]
-    masks: list[bool]
+    masks: list[Mask | None]  # as read: PNG bytes or a lazy source (polygons, RLE), pixels only when compared
+    polygons: list[list[np.ndarray]]
     digest: str | None
 
 
@@ -244,7 +250,8 @@ def _summary(item: Item, dataset: Dataset, compare_images: bool) -> _ItemSummary
         objects.boxes.copy(),
         labels,
         {name: objects.attribute(name) for name in objects.attributes},
-        [mask is not None for mask in objects.masks],
+        list(objects.masks),
+        [list(polygons) for polygons in objects.polygons],
         _digest(item, compare_images),
     )
 
@@ -264,6 +271,54 @@ def _values_differ(first: Any, second: Any) -> bool:
     if isinstance(first, (bool, int, np.integer)) and isinstance(second, (bool, int, np.integer)):
         return int(first) != int(second)
     return str(first) != str(second)
+
+
+def shape_iou(first: np.ndarray, second: np.ndarray) -> float:
+    """Pixel IoU of two boolean masks of one size (1.0 when both are empty).
+
+    Example:
+        >>> shape_iou(np.eye(2, dtype=bool), np.ones((2, 2), dtype=bool))
+        0.5
+    """
+    union = np.count_nonzero(first | second)
+    return 1.0 if union == 0 else float(np.count_nonzero(first & second) / union)
+
+
+def _mask_change(first: Mask | None, second: Mask | None) -> str:
+    """Why two masks of one object differ ("" when they do not): one missing, other sizes, IoU below
+    :data:`SAME_SHAPE_IOU`."""
+    if first is None and second is None:
+        return ""
+    if first is None or second is None:
+        return "mask " + ("lost" if second is None else "added")
+    if first.shape != second.shape:
+        return f"mask size {first.shape} -> {second.shape}"
+    iou = shape_iou(first.array, second.array)
+    return f"mask pixels differ (IoU {iou:.4f})" if iou < SAME_SHAPE_IOU else ""
+
+
+def _polygon_change(
+    first: list[np.ndarray], second: list[np.ndarray], size: tuple[int, int] | None, tolerance: float
+) -> str:
+    """Why two polygon sets of one object differ ("" when they do not): one missing, else points that move
+    more than ``tolerance`` and cover pixels at IoU below :data:`SAME_SHAPE_IOU`."""
+    if not first and not second:
+        return ""
+    if not first or not second:
+        return "polygons " + ("lost" if not second else "added")
+    points_a = [np.asarray(polygon, dtype=np.float64).reshape(-1, 2) for polygon in first]
+    points_b = [np.asarray(polygon, dtype=np.float64).reshape(-1, 2) for polygon in second]
+    if len(points_a) == len(points_b) and all(
+        pa.shape == pb.shape and np.allclose(pa, pb, atol=tolerance, rtol=0) for pa, pb in zip(points_a, points_b)
+    ):
+        return ""
+    if size is None:
+        return "polygon points differ"
+    from tfodkit.raster import polygons_to_array
+
+    width, height = size
+    iou = shape_iou(polygons_to_array(points_a, height, width), polygons_to_array(points_b, height, width))
+    return f"polygon pixels differ (IoU {iou:.4f})" if iou < SAME_SHAPE_IOU else ""
 
 
 def compare_items(
@@ -317,10 +372,14 @@ def compare_items(
             )
             result.changes.append(ObjectChange("attributes_changed", **common, detail=detail))
             changed = True
-        if a.masks[index_a] != b.masks[index_b]:
-            result.changes.append(
-                ObjectChange("masks_changed", **common, detail="mask " + ("lost" if a.masks[index_a] else "added"))
-            )
+        mask_change = _mask_change(a.masks[index_a], b.masks[index_b])
+        if mask_change:
+            result.changes.append(ObjectChange("masks_changed", **common, detail=mask_change))
+            changed = True
+        size = a.size or b.size
+        polygon_change = _polygon_change(a.polygons[index_a], b.polygons[index_b], size, tolerance)
+        if polygon_change:
+            result.changes.append(ObjectChange("polygons_changed", **common, detail=polygon_change))
             changed = True
         unchanged += not changed
     for index in removed:
