@@ -229,7 +229,7 @@ def datumaro_box_masks(record_file: Path, coco_folder: Path) -> tuple[int, int]:
     """How many of Datumaro's masks are exactly the pycocotools raster of the annotation's COCO bbox."""
     from tfodkit.example import decode_example
     from tfodkit.model import decode_png_mask
-    from tfodkit.raster import box_to_array
+    from tfodkit.masks.raster import box_to_array
     from tfodkit.records import read_records
 
     document = json.loads((coco_folder / "annotations" / "instances_default.json").read_text())
@@ -253,7 +253,7 @@ def per_mask_table(coco_folder: Path, count: int = 400) -> None:
     from PIL import Image, ImageDraw
     from pycocotools import mask as coco_mask
 
-    from tfodkit.raster import source_png
+    from tfodkit.masks.raster import source_png
 
     document = json.loads((coco_folder / "annotations" / "instances_default.json").read_text())
     annotations = document["annotations"][:count]

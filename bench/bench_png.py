@@ -20,9 +20,10 @@ import zlib
 import numpy as np
 from PIL import Image
 
-from tfodkit import model, png
-from tfodkit.png import encode_mask_png
-from tfodkit.raster import polygons_to_array, source_png
+from tfodkit import model
+from tfodkit.masks import png
+from tfodkit.masks.png import encode_mask_png
+from tfodkit.masks.raster import polygons_to_array, source_png
 
 HEIGHT, WIDTH = 480, 640
 
@@ -106,7 +107,7 @@ def other_decoders() -> dict[str, object]:
 
 
 def with_zlib_strategy(strategy: int):
-    """tfodkit.png with another zlib strategy (to show why the default one was chosen)."""
+    """tfodkit.masks.png with another zlib strategy (to show why the default one was chosen)."""
 
     def encode(mask: np.ndarray) -> bytes:
         saved = png.ZLIB_STRATEGY
@@ -187,8 +188,8 @@ def main() -> None:
     settings += [("Pillow L level 9 optimize", pillow_encoder("L", 9, optimize=True))]
     settings += [(f"Pillow 1 level {level} (TF, cv2 give 0/255)", pillow_encoder("1", level)) for level in (1, 6)]
     settings += [(f"no filter + zlib level {level}", raw_zlib_encoder(level)) for level in (1, 6)]
-    settings += [("tfodkit.png + Z_RLE (not chosen)", with_zlib_strategy(zlib.Z_RLE))]
-    settings += [("tfodkit.png (chosen)", encode_mask_png)]
+    settings += [("tfodkit.masks.png + Z_RLE (not chosen)", with_zlib_strategy(zlib.Z_RLE))]
+    settings += [("tfodkit.masks.png (chosen)", encode_mask_png)]
     rows = [(name, *measure(encode, masks, decoders)) for name, encode in settings]
     reference = rows[1]  # Pillow L level 1: tfodkit's previous setting
     decoder_names = ["Pillow", *decoders]
@@ -204,13 +205,13 @@ def main() -> None:
     objects = realistic_polygons(arguments.masks, seed=1)
     paths = [
         ("pycocotools decode + Pillow L level 1", pycocotools_decode_then(pillow_encoder("L", 1))),
-        ("pycocotools decode + tfodkit.png", pycocotools_decode_then(encode_mask_png)),
+        ("pycocotools decode + tfodkit.masks.png", pycocotools_decode_then(encode_mask_png)),
         ("tfodkit: pycocotools RLE -> PNG rows", lambda polygons: source_png(("polygons", polygons, HEIGHT, WIDTH))),
     ]
     timings = [(name, best_time(function, objects)) for name, function in paths]
     for name, milliseconds in timings:
         print(f"{name:40} {milliseconds:10.3f} ms {timings[0][1] / milliseconds:6.1f}x")
-    print(f"\nchosen: mode {model.PNG_MASK_MODE!r} via tfodkit.png (mask PNGs from runs, 0/1 pixels)")
+    print(f"\nchosen: mode {model.PNG_MASK_MODE!r} via tfodkit.masks.png (mask PNGs from runs, 0/1 pixels)")
 
 
 if __name__ == "__main__":

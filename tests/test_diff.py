@@ -11,7 +11,7 @@ import pytest
 from _cli import run
 
 from tfodkit.formats import cvat_zip, tfod, voc
-from tfodkit.inspect.diff import diff, diff_datasets, iou_matrix, match_objects
+from tfodkit.inspection.diff import diff, diff_datasets, iou_matrix, match_objects
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.pipeline import convert
 from tfodkit.samples import make_cvat_dataset, make_jpeg

@@ -47,7 +47,7 @@ def test_all_has_no_duplicates_and_dir_agrees() -> None:
 
 def test_lazy_exports_point_at_the_defining_module() -> None:
     # a name taken from a module that merely imports it would survive a move only by accident (a package
-    # re-exporting its own submodules, as tfodkit.inspect does, is fine)
+    # re-exporting its own submodules, as tfodkit.inspection does, is fine)
     for name, module_name in tfodkit._EXPORTS.items():
         member = getattr(importlib.import_module(module_name), name)
         defined_in = getattr(member, "__module__", None) or module_name

@@ -139,7 +139,7 @@ def test_far_polygon_point_does_not_hang() -> None:
     of an edge, so one point at 1e9 used to hang. Run in a child process so a regression fails instead of hanging."""
     code = (
         "import numpy as np\n"
-        "from tfodkit.raster import polygons_to_array\n"
+        "from tfodkit.masks.raster import polygons_to_array\n"
         "print(int(polygons_to_array([np.array([[1e9, 1.0], [4.0, 1.0], [4.0, 3.0]])], 6, 8).sum()))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], timeout=60, check=True, capture_output=True, text=True)

@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 
 from tfodkit.example import decode_example, encode_example
 from tfodkit.formats import cvat_zip, tfod, voc
-from tfodkit.inspect import stats as stats_module
-from tfodkit.inspect.histogram import Histogram
-from tfodkit.inspect.info import dataset_info, shard_of
+from tfodkit.inspection import stats as stats_module
+from tfodkit.inspection.histogram import Histogram
+from tfodkit.inspection.info import dataset_info, shard_of
 from tfodkit.example.partial import FeatureSelector, feature_kinds
-from tfodkit.inspect.stats import compute_stats
+from tfodkit.inspection.stats import compute_stats
 from tfodkit.model import Dataset
 
 
@@ -41,7 +41,7 @@ def records_folder(tmp_path: Path, dataset: Dataset) -> Path:
 
 # ------------------------------------------------------------------------------------------ schema
 def test_the_schema_table_is_the_one_source(dataset: Dataset) -> None:
-    from tfodkit.inspect.validate import EXPECTED_KINDS, PER_OBJECT_KEYS
+    from tfodkit.inspection.validate import EXPECTED_KINDS, PER_OBJECT_KEYS
 
     assert EXPECTED_KINDS == {entry.key: entry.kinds for entry in tfod.SCHEMA}
     assert set(PER_OBJECT_KEYS) | {tfod.XMIN, tfod.CLASS_TEXT, tfod.MASK} == tfod.OBJECT_KEYS

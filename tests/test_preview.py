@@ -15,7 +15,7 @@ from PIL import Image
 
 from tfodkit.errors import UsageError
 from tfodkit.formats import tfod
-from tfodkit.inspect.preview import label_color, load_font, preview, render_item, text_color
+from tfodkit.inspection.preview import label_color, load_font, preview, render_item, text_color
 from tfodkit.model import Dataset, LabelMap
 from tfodkit.samples import make_cvat_dataset
 
@@ -152,7 +152,7 @@ CJK = "自行车"
 
 
 def _cjk_font_or_skip() -> None:
-    from tfodkit.inspect.preview import font_for
+    from tfodkit.inspection.preview import font_for
 
     if "?" in font_for(CJK, 20)[1]:
         pytest.skip("no installed font has CJK glyphs (Debian: apt-get install fonts-wqy-microhei)")
@@ -170,7 +170,7 @@ def _tag_area(picture: Any) -> np.ndarray:
 
 
 def test_cjk_label_names_are_drawn_in_glyphs_not_boxes(monkeypatch: pytest.MonkeyPatch) -> None:
-    preview_module = sys.modules["tfodkit.inspect.preview"]
+    preview_module = sys.modules["tfodkit.inspection.preview"]
 
     _cjk_font_or_skip()
     item, label_map = _cjk_item()
@@ -188,7 +188,7 @@ def test_cjk_label_names_are_drawn_in_glyphs_not_boxes(monkeypatch: pytest.Monke
 def test_fontconfig_finds_a_font_when_the_known_paths_have_none(monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
-    preview_module = sys.modules["tfodkit.inspect.preview"]
+    preview_module = sys.modules["tfodkit.inspection.preview"]
 
     _cjk_font_or_skip()
     if shutil.which("fc-match") is None:
@@ -203,7 +203,7 @@ def test_fontconfig_finds_a_font_when_the_known_paths_have_none(monkeypatch: pyt
 
 
 def test_cyrillic_and_arabic_names_keep_their_letters() -> None:
-    from tfodkit.inspect.preview import _has_glyphs, font_for
+    from tfodkit.inspection.preview import _has_glyphs, font_for
 
     for name in ("Велосипед", "دراجة"):
         font, text = font_for(name, 20)
@@ -211,7 +211,7 @@ def test_cyrillic_and_arabic_names_keep_their_letters() -> None:
 
 
 def test_a_name_no_font_draws_warns_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    preview_module = sys.modules["tfodkit.inspect.preview"]
+    preview_module = sys.modules["tfodkit.inspection.preview"]
 
     monkeypatch.setattr(preview_module, "_warned_missing_glyphs", False)
     name = "\U000f0001\U000f0002"  # private-use characters: no font has them
@@ -222,7 +222,7 @@ def test_a_name_no_font_draws_warns_once(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_charts_draw_cjk_label_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tfodkit.inspect.charts as charts
+    import tfodkit.inspection.charts as charts
 
     _cjk_font_or_skip()
     charts.bar_chart(tmp_path / "cjk.png", "objects per label", [CJK], {"objects": [3]})

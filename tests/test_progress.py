@@ -12,10 +12,10 @@ from _cli import run
 from tfodkit import progress
 from tfodkit.formats import tfod, voc
 from tfodkit.index import write_index
-from tfodkit.inspect.info import dataset_info
-from tfodkit.inspect.preview import preview
-from tfodkit.inspect.stats import compute_stats
-from tfodkit.inspect.validate import validate
+from tfodkit.inspection.info import dataset_info
+from tfodkit.inspection.preview import preview
+from tfodkit.inspection.stats import compute_stats
+from tfodkit.inspection.validate import validate
 from tfodkit.model import Dataset
 from tfodkit.pipeline import convert
 
@@ -102,7 +102,7 @@ def test_the_cli_draws_a_bar_only_on_a_terminal(
         return original(enabled, description, unit)
 
     monkeypatch.setattr(cli_progress, "progress_bar", spy)
-    monkeypatch.setattr(sys.modules["tfodkit.cli.inspect"], "progress_bar", spy)
+    monkeypatch.setattr(sys.modules["tfodkit.cli.inspection"], "progress_bar", spy)
     assert run(*arguments) in (0, 1)
     assert drawn and (command != "convert" or drawn == ["tfrecord -> coco"])
     drawn.clear()

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tfodkit.errors import UsageError
-from tfodkit.inspect.repair import repair
-from tfodkit.inspect.scan import DamagedRange, IntactRecord, scan_records
+from tfodkit.inspection.repair import repair
+from tfodkit.inspection.scan import DamagedRange, IntactRecord, scan_records
 from tfodkit.records import RecordWriter, read_records, write_record
 
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tfodkit.inspect.diff import diff_datasets
+from tfodkit.inspection.diff import diff_datasets
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.pipeline import convert, read_dataset, write_dataset
 from tfodkit.samples import make_jpeg

@@ -11,7 +11,7 @@ from pycocotools import mask as coco_mask
 
 from tfodkit.errors import FormatError, UsageError
 from tfodkit.model import AREA, GROUP, IS_CROWD, Dataset, ImageRef, Item, LabelMap, Mask, Objects
-from tfodkit.raster import array_to_polygons, box_to_array, polygons_to_array
+from tfodkit.masks.raster import array_to_polygons, box_to_array, polygons_to_array
 from tfodkit.transforms import (
     TRANSFORMS,
     TransformChain,

@@ -15,7 +15,7 @@ from _cli import run
 
 from tfodkit.example import encode_example
 from tfodkit.formats import tfod
-from tfodkit.inspect.validate import CHECKS, validate
+from tfodkit.inspection.validate import CHECKS, validate
 from tfodkit.labelmap import format_label_map
 from tfodkit.model import LabelMap, encode_png_mask
 from tfodkit.records import RecordWriter

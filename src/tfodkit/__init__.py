@@ -54,7 +54,7 @@ _EXPORTS: dict[str, str] = {
     # inspection
     **dict.fromkeys(
         ["compute_stats", "dataset_info", "diff", "diff_datasets", "preview", "repair", "scan_records", "validate"],
-        "tfodkit.inspect",
+        "tfodkit.inspection",
     ),
 }
 
@@ -89,7 +89,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
     from tfodkit.example import FeatureType, decode_example, encode_example, feature_type
     from tfodkit.formats import detect_format, format_names
-    from tfodkit.inspect import (
+    from tfodkit.inspection import (
         compute_stats,
         dataset_info,
         diff,

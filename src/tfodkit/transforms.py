@@ -33,7 +33,7 @@ import numpy as np
 from tfodkit import tolerance
 from tfodkit.errors import FormatError, TfodError, UsageError
 from tfodkit.model import AREA, GROUP, IS_CROWD, Dataset, Item, LabelMap, Mask, Objects
-from tfodkit.raster import array_box, array_to_polygons, polygons_box
+from tfodkit.masks.raster import array_box, array_to_polygons, polygons_box
 
 ItemTransform = Callable[[Item], Item | None]  # None drops the item
 
@@ -93,7 +93,7 @@ def polygons_to_masks(item: Item, *, keep_polygons: bool = True) -> Item:
 def boxes_to_masks(item: Item) -> Item:
     """Give every box-only object (no mask, no polygon) the (lazy) rectangular mask of its box.
 
-    Pixels are exactly those pycocotools draws for the box polygon (see :func:`tfodkit.raster.box_pixel_range`).
+    Pixels are exactly those pycocotools draws for the box polygon (see :func:`tfodkit.masks.raster.box_pixel_range`).
     Objects with polygons are shapes, not boxes: ``polygons_to_masks`` handles them (the order of the two
     transforms does not matter).
 
@@ -118,7 +118,7 @@ def masks_to_polygons(item: Item, *, tolerance: float = 0.0, keep_masks: bool = 
     """Give every object with a mask and no polygon the outline polygons of its mask (for COCO / CVAT output).
 
     A mask made from polygons gives those polygons back unchanged; any other mask is traced on pixel edges
-    (:func:`tfodkit.raster.array_to_polygons`: exact for masks without holes; ``tolerance`` > 0 simplifies).
+    (:func:`tfodkit.masks.raster.array_to_polygons`: exact for masks without holes; ``tolerance`` > 0 simplifies).
     Crowd objects (``is_crowd``) keep their mask only: COCO writes them as RLE. Empty masks give no polygon.
     The box stays; the mask stays too unless ``keep_masks`` is False.
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tfodkit.formats import tfod
-from tfodkit.inspect.preview import preview
+from tfodkit.inspection.preview import preview
 from tfodkit.model import Dataset
 
 pytestmark = pytest.mark.browser

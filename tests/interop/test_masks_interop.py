@@ -18,8 +18,8 @@ from tfodkit.example import decode_example
 from tfodkit.formats import tfod
 from tfodkit.masks import masks_to_png_list
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
-from tfodkit.png import encode_mask_png
-from tfodkit.raster import box_to_array, polygons_to_array
+from tfodkit.masks.png import encode_mask_png
+from tfodkit.masks.raster import box_to_array, polygons_to_array
 from tfodkit.records import read_records
 from tfodkit.samples import make_jpeg
 from tfodkit.transforms import apply_transforms

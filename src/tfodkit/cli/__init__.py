@@ -39,7 +39,7 @@ def _register() -> None:
 
     for command in convert.COMMANDS:
         app.add_command(command)
-    for module_name in ("tfodkit.cli.inspect", "tfodkit.cli.scale"):
+    for module_name in ("tfodkit.cli.inspection", "tfodkit.cli.index"):
         try:
             module = __import__(module_name, fromlist=["COMMANDS"])
         except ModuleNotFoundError as error:

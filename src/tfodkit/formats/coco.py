@@ -476,7 +476,7 @@ def _check_rle(segmentation: dict[str, Any], height: int, width: int, annotation
     if size != [height, width]:
         raise FormatError(f"annotation {annotation.get('id')!r}: RLE size {size} is not the image's {[height, width]}",
                           path=where)
-    from tfodkit.raster import rle_to_runs
+    from tfodkit.masks.raster import rle_to_runs
 
     try:
         rle_to_runs(segmentation)  # the runs only (no pixels): counts that do not cover the image fail here
@@ -645,7 +645,7 @@ def _segmentation(
 ) -> tuple[Any, float | None]:
     """COCO ``segmentation`` and its pixel area: polygons as they are; a mask as RLE for crowd regions, else
     as traced polygons; nothing (``[]``) for a box."""
-    from tfodkit import raster
+    from tfodkit.masks import raster
 
     if polygons and not (mask is not None and is_crowd):
         flat = [[clean_number(value) for value in np.asarray(polygon, dtype=np.float64).reshape(-1).tolist()]

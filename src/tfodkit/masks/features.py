@@ -80,7 +80,7 @@ def masks_from_png_list(
 
     ``count`` is the number of objects; no values at all means no masks. Masks stay PNG bytes (decoded on first
     use, never re-encoded by a writer): telling an all-zero mask apart only inflates its data (see
-    :func:`tfodkit.png.png_is_blank`); PNGs of other kinds than 8-bit grey are decoded here.
+    :func:`tfodkit.masks.png.png_is_blank`); PNGs of other kinds than 8-bit grey are decoded here.
 
     Example:
         >>> masks = masks_from_png_list([b"", Mask.from_box([0, 0, 1, 1], 2, 2).png], 2, 2, 2)

@@ -1,7 +1,7 @@
 """``tfod preview``: draw each image with its boxes, label names and masks, and build an HTML gallery.
 
 One PNG per image in ``DIR/images/``, a JPEG thumbnail in ``DIR/thumbs/`` and ``DIR/index.html``
-(:mod:`tfodkit.inspect.gallery`). Every label gets its own colour (a fixed palette of distinct colours, in
+(:mod:`tfodkit.inspection.gallery`). Every label gets its own colour (a fixed palette of distinct colours, in
 label-map order, then golden-ratio hues); names are drawn on a filled tag in a TrueType font (DejaVu Sans when
 installed, else Pillow's scalable default font; names in other scripts in the first installed font that has
 their glyphs, see :func:`font_for`), with small images scaled up first so text stays legible.
@@ -41,7 +41,7 @@ import numpy as np
 
 from tfodkit import progress
 from tfodkit.errors import FormatError, TfodWarning, UsageError
-from tfodkit.inspect import gallery
+from tfodkit.inspection import gallery
 from tfodkit.model import Item, LabelMap
 from tfodkit.storage import atomic_path
 

@@ -314,7 +314,7 @@ def _polygon_change(
         return ""
     if size is None:
         return "polygon points differ"
-    from tfodkit.raster import polygons_to_array
+    from tfodkit.masks.raster import polygons_to_array
 
     width, height = size
     iou = shape_iou(polygons_to_array(points_a, height, width), polygons_to_array(points_b, height, width))

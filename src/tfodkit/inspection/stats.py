@@ -2,9 +2,9 @@
 sizes and aspect ratios (relative and in pixels), images without objects, mask coverage.
 
 TFRecord inputs are read record by record and only the size, box, label and mask keys are decoded
-(:class:`~tfodkit.inspect.partial_decode.FeatureSelector`): image bytes are never copied or decoded, masks are
+(:class:`~tfodkit.example.partial.FeatureSelector`): image bytes are never copied or decoded, masks are
 decoded only with ``masks=True``. Other formats are read through :func:`tfodkit.pipeline.read_dataset`.
-Memory stays constant: boxes are binned per batch into fixed-bin histograms (:mod:`tfodkit.inspect.histogram`).
+Memory stays constant: boxes are binned per batch into fixed-bin histograms (:mod:`tfodkit.inspection.histogram`).
 
 Example:
     >>> import tempfile, os
@@ -32,9 +32,9 @@ import numpy as np
 from tfodkit import progress
 from tfodkit.errors import FormatError, TfodError
 from tfodkit.formats import tfod
-from tfodkit.inspect.histogram import Histogram
-from tfodkit.inspect.partial_decode import FeatureSelector, varint_values
-from tfodkit.inspect.sources import RecordSource, find_label_map_for, is_record_input, record_sources, resolve_format
+from tfodkit.inspection.histogram import Histogram
+from tfodkit.example.partial import FeatureSelector, varint_values
+from tfodkit.inspection.sources import RecordSource, find_label_map_for, is_record_input, record_sources, resolve_format
 from tfodkit.model import Dataset, LabelMap, decode_png_mask, image_format_of
 from tfodkit.parallel import ordered_map
 from tfodkit.records import record_offsets

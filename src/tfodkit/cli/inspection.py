@@ -106,7 +106,7 @@ def info_command(
       tfod info records/ --json
       tfod info task.zip
     """
-    from tfodkit.inspect.info import dataset_info
+    from tfodkit.inspection.info import dataset_info
 
     with progress_bar(not as_json, f"info {path}"):
         report = dataset_info(path, format_name, label_map=label_map, images_dir=images_dir)
@@ -214,7 +214,7 @@ def stats_command(
       tfod stats task.zip --plot charts/ --json
       tfod stats VOCdevkit/VOC2007 --from voc
     """
-    from tfodkit.inspect.stats import compute_stats
+    from tfodkit.inspection.stats import compute_stats
 
     with progress_bar(not as_json, f"stats {path}"):
         report = compute_stats(
@@ -222,7 +222,7 @@ def stats_command(
         )
     charts = []
     if plot_dir is not None:
-        from tfodkit.inspect.charts import write_stats_charts
+        from tfodkit.inspection.charts import write_stats_charts
 
         charts = write_stats_charts(report, plot_dir)
     if as_json:
@@ -348,7 +348,7 @@ def validate_command(
       tfod validate records/ --json > findings.json
       tfod validate task.zip --images frames/
     """
-    from tfodkit.inspect.validate import CHECKS, validate
+    from tfodkit.inspection.validate import CHECKS, validate
 
     with progress_bar(not as_json, f"validate {path}"):
         report = validate(
@@ -427,7 +427,7 @@ def preview_command(
       tfod preview train.tfrecord -o preview/ --limit 50
       tfod preview task.zip -o preview/ --images frames/ --label car --label person
     """
-    from tfodkit.inspect.preview import preview
+    from tfodkit.inspection.preview import preview
 
     with progress_bar(not as_json, f"preview {path}", "images"):
         report = preview(
@@ -514,7 +514,7 @@ def diff_command(
       tfod diff a.tfrecord b.tfrecord --iou 0.7 --json
       tfod diff VOCdevkit/VOC2007 voc.tfrecord --from-a voc --no-images
     """
-    from tfodkit.inspect.diff import diff
+    from tfodkit.inspection.diff import diff
 
     report = diff(
         path_a,
@@ -536,7 +536,7 @@ def diff_command(
 
 
 def _print_diff(report: Any, show: int) -> None:
-    from tfodkit.inspect.diff import CHANGE_KINDS
+    from tfodkit.inspection.diff import CHANGE_KINDS
 
     console = _console()
     console.print(
@@ -603,7 +603,7 @@ def repair_command(source: str, target: str, compression: str, as_json: bool) ->
     Example:
       tfod repair broken.tfrecord fixed.tfrecord
     """
-    from tfodkit.inspect.repair import repair
+    from tfodkit.inspection.repair import repair
 
     report = repair(source, target, compression=None if compression == "none" else compression)
     if as_json:

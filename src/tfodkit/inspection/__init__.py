@@ -12,13 +12,13 @@ Example:
     ({'image_missing': 1}, 1, 1)
 """
 
-from tfodkit.inspect.diff import DiffReport, diff, diff_datasets
-from tfodkit.inspect.info import InfoReport, dataset_info
-from tfodkit.inspect.preview import PreviewReport, preview
-from tfodkit.inspect.repair import RepairReport, repair
-from tfodkit.inspect.scan import DamagedRange, IntactRecord, scan_records
-from tfodkit.inspect.stats import StatsReport, compute_stats
-from tfodkit.inspect.validate import CHECKS, Finding, ValidationReport, validate
+from tfodkit.inspection.diff import DiffReport, diff, diff_datasets
+from tfodkit.inspection.info import InfoReport, dataset_info
+from tfodkit.inspection.preview import PreviewReport, preview
+from tfodkit.inspection.repair import RepairReport, repair
+from tfodkit.inspection.scan import DamagedRange, IntactRecord, scan_records
+from tfodkit.inspection.stats import StatsReport, compute_stats
+from tfodkit.inspection.validate import CHECKS, Finding, ValidationReport, validate
 
 __all__ = [
     "CHECKS",

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tfodkit.inspect.preview import font_for, label_color, load_font
+from tfodkit.inspection.preview import font_for, label_color, load_font
 
 WIDTH = 960
 MAX_ROWS = 60
@@ -117,8 +117,8 @@ def bar_chart(
 
 
 def write_stats_charts(report: Any, folder: str | os.PathLike[str]) -> list[Path]:
-    """The charts of a :class:`~tfodkit.inspect.stats.StatsReport` as PNGs in ``folder``; returns their paths."""
-    from tfodkit.inspect.stats import ASPECT_EDGES, PIXEL_EDGES, RELATIVE_EDGES
+    """The charts of a :class:`~tfodkit.inspection.stats.StatsReport` as PNGs in ``folder``; returns their paths."""
+    from tfodkit.inspection.stats import ASPECT_EDGES, PIXEL_EDGES, RELATIVE_EDGES
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)

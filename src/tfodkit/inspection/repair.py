@@ -1,6 +1,6 @@
 """``tfod repair``: copy every intact record of a damaged TFRecord file into a new file.
 
-The input is scanned with :func:`tfodkit.inspect.scan.scan_records` (resynchronising on the next record whose
+The input is scanned with :func:`tfodkit.inspection.scan.scan_records` (resynchronising on the next record whose
 length CRC and data CRC both verify); intact records are written unchanged, in order, atomically. A GZIP/ZLIB
 input is decompressed as far as the compressed stream allows: deflate cannot be resynchronised, so
 everything after damage inside the compressed stream is lost, and the report says at which compressed byte.
@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tfodkit.errors import UsageError
-from tfodkit.inspect.scan import DamagedRange, IntactRecord, scan_records
-from tfodkit.inspect.sources import RecordSource, framed_bytes, record_sources
+from tfodkit.inspection.scan import DamagedRange, IntactRecord, scan_records
+from tfodkit.inspection.sources import RecordSource, framed_bytes, record_sources
 from tfodkit.records import RecordWriter
 
 SAME = "same"

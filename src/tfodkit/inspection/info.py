@@ -2,7 +2,7 @@
 records carry (with their types and how many records carry each), the label map, whether images are embedded.
 
 TFRecord inputs (files, folders, globs, shard sets, CVAT zips) are read record by record without decoding
-values (:func:`~tfodkit.inspect.partial_decode.feature_kinds`); other formats are read as items.
+values (:func:`~tfodkit.example.partial.feature_kinds`); other formats are read as items.
 
 Example:
     >>> import tempfile, os
@@ -26,8 +26,8 @@ from typing import Any
 from tfodkit import progress
 from tfodkit.errors import TfodError
 from tfodkit.formats import tfod
-from tfodkit.inspect.partial_decode import FeatureSelector, feature_kinds
-from tfodkit.inspect.sources import (
+from tfodkit.example.partial import FeatureSelector, feature_kinds
+from tfodkit.inspection.sources import (
     RecordSource,
     find_label_map_for,
     is_record_input,

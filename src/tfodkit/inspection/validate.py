@@ -2,7 +2,7 @@
 index, byte offset and key.
 
 TFRecord inputs are checked record by record, straight from the framing: damaged bytes are reported and
-skipped (:mod:`tfodkit.inspect.scan` resynchronises on the next intact record), so one bad CRC does not hide
+skipped (:mod:`tfodkit.inspection.scan` resynchronises on the next intact record), so one bad CRC does not hide
 the rest of the file. Each record is decoded and checked on its own (in worker processes with ``workers``),
 then across records (duplicate file names and source ids, labels used inconsistently). Other formats are
 read as items through :func:`tfodkit.pipeline.read_dataset` and get the checks that apply to them.
@@ -36,8 +36,8 @@ from typing import Any
 from tfodkit import progress
 from tfodkit.errors import FormatError, LabelMapError
 from tfodkit.formats import tfod
-from tfodkit.inspect.info import shard_of
-from tfodkit.inspect.record_checks import (
+from tfodkit.inspection.info import shard_of
+from tfodkit.inspection.record_checks import (
     BOX_KEYS,
     EXPECTED_KINDS,
     PER_OBJECT_KEYS,
@@ -47,8 +47,8 @@ from tfodkit.inspect.record_checks import (
     RecordFacts,
     check_record,
 )
-from tfodkit.inspect.scan import DamagedRange, IntactRecord, scan_records
-from tfodkit.inspect.sources import (
+from tfodkit.inspection.scan import DamagedRange, IntactRecord, scan_records
+from tfodkit.inspection.sources import (
     RecordSource,
     find_label_map_for,
     framed_bytes,
