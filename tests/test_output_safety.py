@@ -327,3 +327,12 @@ def test_write_dataset_warns_what_it_removed(tmp_path: Path, source: Path) -> No
         write_dataset(read_dataset(str(source)), str(target), "coco")
     assert any("removed 1 leftovers of an interrupted run" in str(warning.message) for warning in caught)
     assert not stale.exists() and target.is_dir()
+
+
+@pytest.mark.parametrize("to_format", ["voc", "coco", "yolo"])
+def test_a_folder_format_refuses_a_zip_name(tmp_path: Path, to_format: str, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "in.tfrecord"
+    tfod.write(Dataset([], LabelMap.from_names(["car"])), str(source))
+    assert run("convert", str(source), str(tmp_path / "out.zip"), "--to", to_format) == 2
+    assert "is written as a folder, not a zip" in capsys.readouterr().err
+    assert not (tmp_path / "out.zip").exists()

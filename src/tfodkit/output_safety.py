@@ -27,9 +27,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tfodkit.errors import TfodWarning
+from tfodkit.errors import TfodWarning, UsageError
 from tfodkit.formats import FormatInfo
 from tfodkit.storage import check_output, is_url, remove_leftovers
+
+
+FOLDER_ONLY_WRITERS = frozenset({"voc", "coco", "yolo"})  # a target named .zip would be a folder called x.zip
 
 
 def input_paths(source: str, read_options: Mapping[str, Any]) -> list[str]:
@@ -54,6 +57,8 @@ def prepare_output(
     (``.`` and names ending in ``..`` made absolute, so a temporary name can be put beside them)."""
     if not is_url(path) and Path(path).name in ("", ".."):  # ".", "..", "a/.."
         path = os.path.abspath(path)
+    if info.name in FOLDER_ONLY_WRITERS and path.lower().rstrip("/").endswith(".zip"):
+        raise UsageError(f"{path}: {info.name} is written as a folder, not a zip; name a folder (e.g. without .zip)")
     removed = remove_leftovers(path)
     if removed:
         names = ", ".join(str(each) for each in removed)

@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 from collections.abc import Iterator
 
@@ -30,7 +31,7 @@ import numpy as np
 from tfodkit.errors import FormatError
 from tfodkit.formats._files import checked_relative_name
 from tfodkit.losses import report_loss
-from tfodkit.model import Dataset, Item, item_id_from_name
+from tfodkit.model import Dataset, ImageRef, Item, item_id_from_name
 
 NEEDS_LABELS = frozenset({"voc", "coco", "yolo", "cvat"})  # formats that cannot write an object without a label
 FOLDER_FORMATS = frozenset({"voc", "coco", "yolo", "cvat"})  # formats naming files after images inside a folder
@@ -63,7 +64,7 @@ def _without_unlabeled(item: Item, dataset: Dataset, format_name: str) -> Item:
         report_loss(
             "unlabeled_object", int(unlabeled.sum()), f"unlabeled objects not written: {format_name} needs a label"
         )
-        item.objects = item.objects.select(~unlabeled)
+        return dataclasses.replace(item, objects=item.objects.select(~unlabeled))  # the input item stays as it was
     return item
 
 
@@ -84,9 +85,10 @@ def _with_file_name(item: Item, used: set[str]) -> Item:
         safe = f"{stem}_{number}{extension}"
         report_loss("image_renamed", 1, "images renamed: their base names collide in the output folder")
     used.add(safe)
-    if safe != name:
-        item.image.name = safe
-        item.id = item_id_from_name(safe)
+    if safe != name:  # a new item and image reference: the input's stay as they were
+        known = item.image.known_size or (None, None)
+        image = ImageRef(safe, path=item.image.path, data=item.image.data, width=known[0], height=known[1])
+        return dataclasses.replace(item, id=item_id_from_name(safe), image=image)
     return item
 
 
