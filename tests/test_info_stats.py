@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tfodkit.example import decode_example, encode_example
-from tfodkit.formats import cvat_zip, tfod, voc
+from tfodkit.formats import cvat_zip, tfod, tfod_schema, voc
 from tfodkit.inspection import stats as stats_module
 from tfodkit.inspection.histogram import Histogram
 from tfodkit.inspection.info import dataset_info, shard_of
@@ -43,16 +43,17 @@ def records_folder(tmp_path: Path, dataset: Dataset) -> Path:
 def test_the_schema_table_is_the_one_source(dataset: Dataset) -> None:
     from tfodkit.inspection.validate import EXPECTED_KINDS, PER_OBJECT_KEYS
 
-    assert EXPECTED_KINDS == {entry.key: entry.kinds for entry in tfod.SCHEMA}
-    assert set(PER_OBJECT_KEYS) | {tfod.XMIN, tfod.CLASS_TEXT, tfod.MASK} == tfod.OBJECT_KEYS
-    assert stats_module._BOX_KEYS == tfod.BOX_KEYS and tfod.HEIGHT in stats_module._INT_KEYS
+    assert EXPECTED_KINDS == {entry.key: entry.kinds for entry in tfod_schema.SCHEMA}
+    handled_apart = {tfod_schema.XMIN, tfod_schema.CLASS_TEXT, tfod_schema.MASK}
+    assert set(PER_OBJECT_KEYS) | handled_apart == tfod_schema.OBJECT_KEYS
+    assert stats_module._BOX_KEYS == tfod_schema.BOX_KEYS and tfod_schema.HEIGHT in stats_module._INT_KEYS
     # every key tfodkit writes is in the table with the kind it writes
     item = next(iter(dataset))
     features = tfod.item_to_features(item, dataset.label_map)
     for key, value in features.items():
         kind = "bytes" if isinstance(value, list) else ("float" if value.dtype.kind == "f" else "int64")
-        assert tfod.SCHEMA_BY_KEY[key].kinds[0] == kind, key
-        assert tfod.SCHEMA_BY_KEY[key].writer in ("tfodkit", "if set")
+        assert tfod_schema.SCHEMA_BY_KEY[key].kinds[0] == kind, key
+        assert tfod_schema.SCHEMA_BY_KEY[key].writer in ("tfodkit", "if set")
 
 
 def test_info_flags_a_key_of_the_wrong_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from tfodkit.errors import FormatError
 from tfodkit.example import decode_example, encode_example
-from tfodkit.formats import tfod
+from tfodkit.formats import tfod, tfod_files
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.records import RecordWriter
 
@@ -172,10 +172,10 @@ def test_numerical_masks_read_back(dataset: Dataset) -> None:
 
 def test_records_read_from_a_glob_and_their_subsets(tmp_path: Path, dataset: Dataset) -> None:
     tfod.write(dataset, str(tmp_path / "out"))
-    groups = tfod.record_files(str(tmp_path / "out" / "*.tfrecord"))
+    groups = tfod_files.record_files(str(tmp_path / "out" / "*.tfrecord"))
     assert [subset for subset, _ in groups] == ["train", "val"]
-    assert tfod.subset_of("x/train-00001-of-00004.tfrecord") == "train"
-    assert tfod.subset_of("val.record.gz") == "val"
+    assert tfod_files.subset_of("x/train-00001-of-00004.tfrecord") == "train"
+    assert tfod_files.subset_of("val.record.gz") == "val"
 
 
 def test_embedded_image_gives_its_size_when_the_record_has_none(dataset: Dataset) -> None:

@@ -183,7 +183,7 @@ class EncodeExamples(beam.PTransform):
 def split_record_target(target: str) -> tuple[str, str, bool]:
     """``(prefix, suffix, single_file)``: ``out/all.tfrecord.gz`` → ``("out/all", ".tfrecord.gz", True)``;
     a folder target ``out/`` → ``("out", "", False)`` (one ``<subset>.tfrecord`` set per subset in it)."""
-    from tfodkit.formats.tfod import COMPRESSED_SUFFIXES, RECORD_SUFFIXES
+    from tfodkit.formats.tfod_files import COMPRESSED_SUFFIXES, RECORD_SUFFIXES
 
     trimmed = target.rstrip("/")
     name = posixpath.basename(trimmed)
@@ -315,7 +315,7 @@ class ConvertToTFRecords(beam.PTransform):
         self.write = WriteDetectionRecords(target, shards=shards, compression=compression, subsets=subsets)
         prefix, _, single_file = split_record_target(target)
         folder = posixpath.dirname(prefix) if single_file else prefix
-        from tfodkit.formats.tfod import LABEL_MAP_NAME
+        from tfodkit.formats.tfod_files import LABEL_MAP_NAME
 
         self.label_map_path = _join(folder, LABEL_MAP_NAME)
 

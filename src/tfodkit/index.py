@@ -92,7 +92,7 @@ def index_files(source: str | os.PathLike[str] | Iterable[str]) -> list[tuple[st
     for item in sources:
         text = os.fspath(item)
         if not is_url(text) and os.path.isdir(text):
-            from tfodkit.formats.tfod import record_files
+            from tfodkit.formats.tfod_files import record_files
 
             files.extend(file for _, group in record_files(text) for file in group)
         else:

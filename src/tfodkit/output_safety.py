@@ -66,12 +66,12 @@ def prepare_output(
     family: list[Path] = []
     label_map_path: str | None = None
     if info.name == "tfrecord":
-        from tfodkit.formats import tfod
+        from tfodkit.formats import tfod_files
 
-        family = [member for member in tfod.output_family(path) if member != Path(path)]
+        family = [member for member in tfod_files.output_family(path) if member != Path(path)]
         label_map_path = options.get("label_map_out")
-        if label_map_path is None and tfod.is_single_file(path) and not is_url(path):
-            label_map_path = str(Path(path).parent / tfod.LABEL_MAP_NAME)
+        if label_map_path is None and tfod_files.is_single_file(path) and not is_url(path):
+            label_map_path = str(Path(path).parent / tfod_files.LABEL_MAP_NAME)
     elif info.name == "cvat" and path.lower().endswith(".xml") and options.get("save_images"):
         family = [Path(path).parent / "images"] if not is_url(path) else []  # the images go beside the XML file
     check_output(path, inputs=inputs, overwrite=overwrite, also_owned=family)

@@ -88,7 +88,7 @@ def total_of(length: int | None, source: str, format_name: str) -> int | None:
     if format_name not in ("tfrecord", "cvat-tfrecord") or str(source).lower().endswith(".zip"):
         return None
     from tfodkit.errors import TfodError
-    from tfodkit.formats.tfod import record_files
+    from tfodkit.formats.tfod_files import record_files
 
     try:
         paths = [path for _, files in record_files(str(source)) for path in files]

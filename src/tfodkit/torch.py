@@ -67,7 +67,7 @@ class _Records:
     def __init__(
         self, source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], label_map: str | LabelMap | None
     ) -> None:
-        from tfodkit.formats.tfod import find_label_map, record_files
+        from tfodkit.formats.tfod_files import find_label_map, record_files
         from tfodkit.labelmap import read_label_map
 
         sources = [source] if isinstance(source, (str, os.PathLike)) else list(source)

@@ -326,7 +326,7 @@ def import_command(source: str, target: str, to_format: str, **options: Any) -> 
     """
     import os
 
-    from tfodkit.formats.tfod import RECORD_SUFFIXES
+    from tfodkit.formats.tfod_files import RECORD_SUFFIXES
 
     if os.path.isfile(source) and source.lower().endswith(RECORD_SUFFIXES):  # not a zip or folder export
         raise UsageError(

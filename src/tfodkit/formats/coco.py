@@ -16,6 +16,7 @@ through fsspec the same way, never fetched whole first, and images stay URLs rea
 
 Memory: the file is streamed (ijson) into a temporary SQLite index of annotations per image, then items are
 yielded image by image, in file order; memory does not grow with the file. Images are references, never loaded.
+The JSON streaming, the index and the piecewise arrays are :mod:`tfodkit.formats._coco_json`.
 
 Writing streams: the ``images`` and ``annotations`` arrays are written piece by piece to temporary files
 and joined into ``instances_<subset>.json`` at the end, so memory does not grow with the dataset.
@@ -25,23 +26,31 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
-import marshal
 import math
 import shutil
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import Any, TextIO
 
-import ijson
 import numpy as np
 
 from tfodkit import model
 from tfodkit.boxes import checked_boxes, clipped_points
 from tfodkit.errors import FormatError, TfodError
 from tfodkit.formats import LABEL_MAP, SAVE_IMAGES, Option
+from tfodkit.formats._coco_json import (
+    Location,
+    SubsetWriter,
+    annotation_index,
+    annotations_of_image,
+    check_array,
+    dumps,
+    id_key,
+    read_categories,
+    stream_items,
+)
 from tfodkit.formats._files import (
     checked_relative_name,
     checked_subset_name,
@@ -71,9 +80,6 @@ _NATIVE = frozenset({model.IS_CROWD, model.AREA})
 
 
 # ---------------------------------------------------------------------------------------------- sources
-Location = Path | UrlPath  # a local path, or an fsspec URL
-
-
 @dataclass(frozen=True)
 class _Source:
     subset: str
@@ -119,93 +125,6 @@ def _images_dir(root: Location, subset: str, first_file_name: str | None) -> Loc
             if (folder / first_file_name).is_file():
                 return folder
     return existing[0] if existing else candidates[0]
-
-
-# ---------------------------------------------------------------------------------------------- loading
-# A COCO file is one JSON document whose annotations are not sorted by image. So each pass streams it with
-# ijson (C backend, one element at a time): the annotations into a temporary SQLite database indexed by image
-# id, then the images in file order, each with its annotations fetched by one indexed query. Memory stays flat
-# at any size; the database is SQLite's private temporary file, deleted when the pass ends.
-
-
-def _stream_items(json_path: Location, prefix: str) -> Iterator[Any]:
-    """The elements of the array at ``prefix`` (``"images.item"``), parsed one at a time (a URL's file is streamed
-    through fsspec, not fetched whole first)."""
-    try:
-        with open_binary(str(json_path)) as stream:
-            yield from ijson.items(stream, prefix, use_float=True)
-    except FileNotFoundError:
-        raise FormatError("file not found", path=str(json_path)) from None
-    except (ijson.JSONError, ValueError) as error:  # ValueError: bad UTF-8
-        raise FormatError(f"not valid JSON: {error}", path=str(json_path)) from None
-
-
-def _top_level_kind(json_path: Location, key: str) -> str | None:
-    """The ijson event starting the top-level ``key``'s value (``"start_array"``…), None if absent. Only asked
-    when a pass found no elements, to tell an empty array from a missing or misshapen one."""
-    with open_binary(str(json_path)) as stream:
-        for prefix, event, _ in ijson.parse(stream):
-            if prefix == key and event not in ("map_key", "end_map", "end_array"):
-                return event
-    return None
-
-
-def _check_array(json_path: Location, key: str, *, required: bool) -> None:
-    kind = _top_level_kind(json_path, key)
-    if kind is None and required:
-        raise FormatError(f"not a COCO instances file: no '{key}' list", path=str(json_path))
-    if kind not in (None, "start_array", "null"):
-        raise FormatError(f"'{key}' is not a list", path=str(json_path))
-
-
-# SQLite stores integers of 64 bits; JSON may hold any.
-_SQLITE_INTS = range(-(1 << 63), 1 << 63)
-
-
-def _id_key(image_id: Any) -> int | float | str:
-    """An image id as an SQLite key that matches as Python's ``==`` does (1 == 1.0); TypeError for a list or
-    object."""
-    if isinstance(image_id, int) and image_id not in _SQLITE_INTS:
-        return f"int:{image_id}"
-    if isinstance(image_id, (int, float, str)):
-        return image_id
-    raise TypeError(f"an image id is a number or a string, not {type(image_id).__name__}")
-
-
-def _annotation_index(json_path: Location) -> sqlite3.Connection:
-    """A temporary database of the file's annotations (``marshal``-ed, in file order) indexed by image id."""
-    database = sqlite3.connect("")  # "": a private temporary file, removed on close
-    try:
-        database.execute("PRAGMA journal_mode = OFF")
-        database.execute("PRAGMA cache_size = -256")  # KiB: a bounded page cache, whatever the size
-        database.execute("CREATE TABLE annotations (image_id, data BLOB)")
-        found = 0
-        for annotation in _stream_items(json_path, "annotations.item"):
-            try:
-                key = _id_key(annotation["image_id"])
-            except (KeyError, TypeError):
-                raise FormatError(f"annotation without image_id: {str(annotation)[:80]}", path=str(json_path)) from None
-            database.execute("INSERT INTO annotations VALUES (?, ?)", (key, marshal.dumps(annotation)))
-            found += 1
-        if not found:
-            _check_array(json_path, "annotations", required=False)
-        database.execute("CREATE INDEX by_image ON annotations (image_id)")  # built once, after the inserts
-    except BaseException:
-        database.close()
-        raise
-    return database
-
-
-def _annotations_of_image(database: sqlite3.Connection, key: Any) -> list[dict[str, Any]]:
-    rows = database.execute("SELECT data FROM annotations WHERE image_id = ? ORDER BY rowid", (key,))
-    return [marshal.loads(data) for (data,) in rows]
-
-
-def _read_categories(json_path: Location) -> list[dict[str, Any]]:
-    categories = list(_stream_items(json_path, "categories.item"))
-    if not categories:
-        _check_array(json_path, "categories", required=False)
-    return categories
 
 
 def _categories_label_map(files: list[tuple[_Source, list[dict[str, Any]]]]) -> tuple[LabelMap, dict[int, str]]:
@@ -256,7 +175,7 @@ def read(
     for source in sources:
         if not source.json_path.is_file():
             raise FormatError("file not found", path=str(source.json_path))
-        category_lists.append((source, _read_categories(source.json_path)))
+        category_lists.append((source, read_categories(source.json_path)))
     category_labels, category_names = _categories_label_map(category_lists)
     given = label_map_option(label_map)
     labels = given if given is not None else category_labels
@@ -284,9 +203,9 @@ def _iterate(
     skipped = dropped_rle = missing_images = 0
     for source in sources:
         where = str(source.json_path)
-        with contextlib.closing(_annotation_index(source.json_path)) as database:
+        with contextlib.closing(annotation_index(source.json_path)) as database:
             images_dir: Location | None = None
-            for image in _stream_items(source.json_path, "images.item"):
+            for image in stream_items(source.json_path, "images.item"):
                 if not isinstance(image, dict):  # found by fuzz/fuzz_coco.py
                     raise FormatError("an entry of 'images' is not a JSON object", path=where)
                 if images_dir is None:  # found from the first image's file
@@ -302,7 +221,7 @@ def _iterate(
                 missing_images += item.image.path is None
                 yield item
             if images_dir is None:
-                _check_array(source.json_path, "images", required=True)
+                check_array(source.json_path, "images", required=True)
     warn_count(
         skipped,
         "COCO annotation(s) skipped: bbox width or height not positive (as create_coco_tf_record.py skips them)",
@@ -332,7 +251,7 @@ def _item(
         file_name = str(image["file_name"])
         width = int(image["width"])
         height = int(image["height"])
-        key = _id_key(image_id)
+        key = id_key(image_id)
     except (KeyError, TypeError, ValueError, OverflowError):  # int(inf) overflows; a list id is refused
         raise FormatError(
             f"image entry without id, file_name, width or height: {str(image)[:120]}", path=where
@@ -346,7 +265,7 @@ def _item(
     masks: list[Mask | None] = []
     extra: dict[str, list[Any]] = {}
     skipped = dropped_rle = 0
-    for annotation in _annotations_of_image(database, key):
+    for annotation in annotations_of_image(database, key):
         try:
             x, y, box_width, box_height = (float(value) for value in annotation["bbox"])
             category_id = int(annotation["category_id"])
@@ -517,70 +436,6 @@ def clean_number(value: float) -> float:
     return float(np.format_float_positional(np.float32(value), unique=True, trim="-"))
 
 
-class _IdBits:
-    """A set of non-negative ints as a bitmap, one bit per id up to the largest (COCO ids are dense and small:
-    12 KB for 100k images, where a ``set`` holds ~70 bytes per id); ids beyond ``BITMAP_LIMIT`` go to a set."""
-
-    BITMAP_LIMIT = 1 << 24  # a bitmap of at most 2 MB
-
-    def __init__(self) -> None:
-        self.bits = bytearray()
-        self.large: set[int] = set()
-
-    def __contains__(self, number: int) -> bool:
-        if number >= self.BITMAP_LIMIT:
-            return number in self.large
-        byte = number >> 3
-        return byte < len(self.bits) and bool(self.bits[byte] & (1 << (number & 7)))
-
-    def add(self, number: int) -> None:
-        if number >= self.BITMAP_LIMIT:
-            self.large.add(number)
-            return
-        byte = number >> 3
-        if byte >= len(self.bits):
-            size = min(max(byte + 1, 2 * len(self.bits)), self.BITMAP_LIMIT >> 3)  # doubling: amortized O(1)
-            self.bits.extend(bytes(size - len(self.bits)))
-        self.bits[byte] |= 1 << (number & 7)
-
-
-@dataclass
-class _SubsetWriter:
-    """The ``images`` and ``annotations`` arrays of one subset, written piece by piece to temporary files."""
-
-    images: IO[str]
-    annotations: IO[str]
-    image_count: int = 0
-    annotation_count: int = 0
-    used_ids: _IdBits = field(default_factory=_IdBits)
-    next_id: int = 1
-
-    def image_id(self, source_id: Any) -> int:
-        # Keep the COCO id a record or COCO source carries (the OD API's source_id); else number on.
-        text = "" if source_id is None else str(source_id)
-        if text.isdigit() and int(text) not in self.used_ids:
-            chosen = int(text)
-        else:
-            while self.next_id in self.used_ids:
-                self.next_id += 1
-            chosen = self.next_id
-        self.used_ids.add(chosen)
-        return chosen
-
-    def add_image(self, entry: dict[str, Any]) -> None:
-        self.images.write(("," if self.image_count else "") + _dumps(entry))
-        self.image_count += 1
-
-    def add_annotation(self, entry: dict[str, Any]) -> None:
-        self.annotation_count += 1
-        entry["id"] = self.annotation_count
-        self.annotations.write(("," if self.annotation_count > 1 else "") + _dumps(entry))
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
 def _json_value(value: Any) -> Any:
     """A JSON-safe attribute value; None for a non-finite number (JSON has no NaN), which is then left out."""
     if isinstance(value, np.generic):
@@ -705,13 +560,13 @@ def write(dataset: Dataset, path: str, *, save_images: bool = True) -> None:
         parts = temp / ".parts"
         parts.mkdir(parents=True)
         (temp / ANNOTATIONS_DIR).mkdir()
-        writers: dict[str, _SubsetWriter] = {}
+        writers: dict[str, SubsetWriter] = {}
         try:
             for item in tallied(dataset, functools.partial(_count_losses, save_images=save_images)):
                 subset = checked_subset_name(item.subset)
                 writer = writers.get(subset)
                 if writer is None:
-                    writer = _SubsetWriter(
+                    writer = SubsetWriter(
                         open(parts / f"{subset}.images", "w", encoding="utf-8"),  # noqa: SIM115
                         open(parts / f"{subset}.annotations", "w", encoding="utf-8"),  # noqa: SIM115
                     )
@@ -734,7 +589,7 @@ def write(dataset: Dataset, path: str, *, save_images: bool = True) -> None:
         for subset in writers or {"default": None}:
             with open(temp / ANNOTATIONS_DIR / f"{PREFIX}{subset}.json", "w", encoding="utf-8") as out:
                 out.write('{"licenses":[],"info":{},"categories":')
-                out.write(_dumps(categories))
+                out.write(dumps(categories))
                 out.write(',"images":[')
                 if subset in writers:
                     _copy_text(parts / f"{subset}.images", out)

@@ -27,6 +27,10 @@ is how CVAT exports projects and how Datumaro splits them. Objects with polygons
 written as a ``<box>`` (run ``masks_to_polygons`` first to keep its shape — counted in one warning).
 Coordinates are written at full float precision (CVAT writes 2 decimals; it reads any). Label ids are not
 part of the format: reading back numbers labels 1..N in the written order.
+
+Where documents and images are found (file, folder, zip, URL) and the hardened parser live in
+:mod:`tfodkit.formats._cvat_xml_sources`; the XML elements and document the writer streams, in
+:mod:`tfodkit.formats._cvat_xml_document`. This module is the format's data flow: read, detect, write.
 """
 
 from __future__ import annotations
@@ -34,25 +38,32 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import posixpath
-import shutil
 import tempfile
 import warnings
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
-from lxml import etree
 
 from tfodkit import model
 from tfodkit.boxes import checked_boxes, clipped_points
-from tfodkit.errors import FormatError, TfodError, TfodWarning, UsageError
+from tfodkit.errors import FormatError, TfodError, TfodWarning
 from tfodkit.formats import IMAGES_DIR, SAVE_IMAGES
+from tfodkit.formats._cvat_xml_document import ROTATION, write_body, write_document
+from tfodkit.formats._cvat_xml_sources import (
+    ANNOTATIONS_XML,
+    IMAGES_FOLDER,
+    Container,
+    XmlSource,
+    container_of,
+    image_locator,
+    iterparse,
+    root_tag,
+)
 from tfodkit.formats._files import checked_relative_name, embeds_images, save_image
 from tfodkit.losses import current as current_losses
 from tfodkit.losses import report_loss
@@ -64,179 +75,17 @@ from tfodkit.tolerance import skip_or_raise
 READ_OPTIONS = (IMAGES_DIR,)
 WRITE_OPTIONS = (SAVE_IMAGES.with_default(None),)  # None: embed when the input holds the bytes
 
-ANNOTATIONS_XML = "annotations.xml"
-IMAGES_DIR = "images"
-ROTATION = "rotation"  # CVAT rotated boxes: degrees, clockwise, around the box centre
 
 # Elements of an <image> (and top-level <track>s) read as nothing but a count in the warning.
 SKIPPED_SHAPES = ("polyline", "points", "mask", "ellipse", "cuboid", "skeleton", "tag", "track")
-# Columns that live in XML attributes of a shape rather than in its <attribute> children.
-_SHAPE_COLUMNS = frozenset({model.OCCLUDED, model.Z_ORDER, model.GROUP, ROTATION})
 _BOOL_ATTRIBUTES = frozenset({model.DIFFICULT, model.TRUNCATED, model.IS_CROWD, model.GROUP_OF})
 _FLOAT_ATTRIBUTES = frozenset({model.AREA, model.WEIGHT})
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same dataset gives the same archive bytes
 _TOP_LEVEL_TAGS = ("meta", "image", "track")  # the children of <annotations> the item pass looks at
-_DOCUMENT_HEAD = b'<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n  <version>1.1</version>\n'
-_DOCUMENT_TAIL = b"</annotations>\n"
 
 
 class SkippedAnnotationsWarning(TfodWarning):
     """Some annotations of a CVAT file have a kind tfodkit does not model and were skipped (counted)."""
-
-
-# ---------------------------------------------------------------------------------------------- XML parsing
-_PARSER_OPTIONS: dict[str, Any] = {
-    "resolve_entities": False,
-    "no_network": True,
-    "load_dtd": False,
-    "huge_tree": False,
-    "remove_comments": True,
-    "remove_pis": True,
-}
-
-
-def _iterparse(stream: IO[bytes], where: str, tags: tuple[str, ...] | None = None) -> Iterator[Any]:
-    """Elements at their ``end`` event (only ``tags`` when given); a DOCTYPE, a non-CVAT root or bad XML is a
-    FormatError. Filtering by tag keeps Python out of the per-element work (lxml still builds the elements:
-    the caller clears them); :func:`read` checks the root with an unfiltered pass first, so a foreign
-    document never gets parsed whole."""
-    events = etree.iterparse(stream, events=("end",), tag=tags, **_PARSER_OPTIONS)
-    checked = False
-    try:
-        for _event, element in events:
-            if not checked:
-                tree = element.getroottree()
-                if tree.docinfo.doctype:
-                    raise FormatError(
-                        "the XML declares a DOCTYPE; CVAT files have none and DTD entities are refused (XXE)",
-                        path=where,
-                        line=1,
-                    )
-                root = tree.getroot()
-                if root.tag != "annotations":
-                    raise FormatError(
-                        f"the root element is <{root.tag}>, expected <annotations> (CVAT for images)",
-                        path=where,
-                        line=root.sourceline,
-                    )
-                checked = True
-            yield element
-    except etree.XMLSyntaxError as error:
-        raise FormatError(f"not well-formed XML: {error.msg}", path=where, line=error.lineno) from None
-
-
-def _root_tag(stream: IO[bytes]) -> str | None:
-    try:
-        for _event, element in etree.iterparse(stream, events=("start",), **_PARSER_OPTIONS):
-            return str(element.tag)
-    except (etree.XMLSyntaxError, OSError, ValueError):
-        return None
-    return None
-
-
-# ---------------------------------------------------------------------------------------------- sources
-@dataclass(frozen=True)
-class _XmlSource:
-    """One CVAT XML document: where it is (for messages), how to open it, the subset its file name implies."""
-
-    where: str
-    member: str | None  # the member name inside the zip, or None for a file
-    file: str | None  # the file path (or URL), or None for a zip member
-    stem_subset: str | None  # "train" for train.xml (Datumaro writes one XML per subset), else None
-
-
-@dataclass
-class _Container:
-    """Where the XML documents and images live: a folder (or a single file) or a zip archive."""
-
-    path: str
-    sources: list[_XmlSource]
-    base: str | None = None  # the folder the XML sits in (images are looked up from it)
-    zip_path: str | None = None
-
-    @contextmanager
-    def opened(self) -> Iterator[zipfile.ZipFile | None]:
-        if self.zip_path is None:
-            yield None
-            return
-        from tfodkit.archive import open_zip
-
-        with open_zip(self.zip_path) as archive:
-            yield archive
-
-    def open_source(self, source: _XmlSource, archive: zipfile.ZipFile | None) -> IO[bytes]:
-        if archive is not None and source.member is not None:
-            from tfodkit.archive import open_member
-
-            return open_member(archive, archive.getinfo(source.member), self.path)  # type: ignore[return-value]
-        assert source.file is not None
-        return open_input(source.file)
-
-
-def _stem_subset(name: str) -> str | None:
-    stem = posixpath.splitext(posixpath.basename(name))[0]
-    return None if stem == posixpath.splitext(ANNOTATIONS_XML)[0] else stem
-
-
-def _container(path: str) -> _Container:
-    if is_url(path):
-        if path.lower().endswith(".zip"):
-            return _zip_container(path)  # read with range requests, images lazily through zip://…::URL
-        if path.lower().endswith(".xml"):
-            return _Container(path, [_XmlSource(path, None, path, _stem_subset(path))], base=posixpath.dirname(path))
-        main = join_path(path, ANNOTATIONS_XML)
-        if not is_file(main):
-            raise UsageError(f"{path}: give the URL of a CVAT annotations.xml, a folder holding one, or a .zip")
-        return _Container(path, [_XmlSource(main, None, main, None)], base=path.rstrip("/"))
-    if os.path.isdir(path):
-        return _folder_container(path)
-    if not os.path.exists(path):
-        raise FormatError("no such file or folder", path=path)
-    try:
-        is_zip = zipfile.is_zipfile(path)
-    except (
-        zipfile.BadZipFile
-    ):  # CPython's is_zipfile raises on a multi-disk end record (found by fuzz/fuzz_cvat_xml.py)
-        is_zip = True  # then open_zip names the problem as a FormatError
-    if is_zip:
-        return _zip_container(path)
-    return _Container(path, [_XmlSource(path, None, path, _stem_subset(path))], base=os.path.dirname(path) or ".")
-
-
-def _folder_container(folder: str) -> _Container:
-    main = os.path.join(folder, ANNOTATIONS_XML)
-    if os.path.isfile(main):
-        return _Container(folder, [_XmlSource(main, None, main, None)], base=folder)
-    candidates = sorted(name for name in os.listdir(folder) if name.lower().endswith(".xml"))
-    sources = []
-    for name in candidates:
-        file = os.path.join(folder, name)
-        with open(file, "rb") as stream:
-            if _root_tag(stream) == "annotations":
-                sources.append(_XmlSource(file, None, file, _stem_subset(name)))
-    if not sources:
-        raise FormatError(f"no CVAT {ANNOTATIONS_XML} (or <subset>.xml with an <annotations> root)", path=folder)
-    return _Container(folder, sources, base=folder)
-
-
-def _zip_container(path: str) -> _Container:
-    from tfodkit.archive import open_member, open_zip, safe_members
-
-    with open_zip(path) as archive:
-        members = [info.filename for info in safe_members(archive, path)]
-        top_level = sorted(name for name in members if "/" not in name and name.lower().endswith(".xml"))
-        if ANNOTATIONS_XML in top_level:
-            chosen = [ANNOTATIONS_XML]
-        else:
-            chosen = []
-            for name in top_level:
-                with open_member(archive, archive.getinfo(name), path) as stream:
-                    if _root_tag(stream) == "annotations":  # type: ignore[arg-type]
-                        chosen.append(name)
-    if not chosen:
-        raise FormatError(f"the archive holds no {ANNOTATIONS_XML}", path=path)
-    sources = [_XmlSource(f"{path}!{name}", name, None, _stem_subset(name)) for name in chosen]
-    return _Container(path, sources, zip_path=path if is_url(path) else os.path.abspath(path))
 
 
 def detect(path: str) -> bool:
@@ -255,7 +104,7 @@ def detect(path: str) -> bool:
             )  # Datumaro's <subset>.xml layout; a few files are enough to tell
             for name in names:
                 with open(os.path.join(path, name), "rb") as stream:
-                    if _root_tag(stream) == "annotations":
+                    if root_tag(stream) == "annotations":
                         return True
             return False
         if path.lower().endswith(".zip") and os.path.isfile(path):
@@ -263,7 +112,7 @@ def detect(path: str) -> bool:
                 return ANNOTATIONS_XML in archive.NameToInfo
         if path.lower().endswith(".xml") and os.path.isfile(path):
             with open(path, "rb") as stream:
-                return _root_tag(stream) == "annotations"
+                return root_tag(stream) == "annotations"
     except (OSError, zipfile.BadZipFile, NotImplementedError, ValueError, EOFError):  # all seen from zipfile (fuzz_zip)
         return False
     return False
@@ -282,7 +131,7 @@ def _detect_url(url: str) -> bool:
     if not is_file(xml):
         return False
     with open_input(xml) as stream:
-        return _root_tag(stream) == "annotations"
+        return root_tag(stream) == "annotations"
 
 
 # ---------------------------------------------------------------------------------------------- meta
@@ -314,10 +163,10 @@ def _parse_meta(meta: Any) -> _Meta:
     return result
 
 
-def _scan_meta(container: _Container, source: _XmlSource, archive: zipfile.ZipFile | None) -> _Meta:
+def _scan_meta(container: Container, source: XmlSource, archive: zipfile.ZipFile | None) -> _Meta:
     """The ``<meta>`` of one document, reading no further than it (or than the first image)."""
     with container.open_source(source, archive) as stream:
-        for element in _iterparse(stream, source.where):
+        for element in iterparse(stream, source.where):
             parent = element.getparent()
             if element.tag == "meta" and parent is not None and parent.getparent() is None:
                 return _parse_meta(element)
@@ -342,7 +191,7 @@ def read(path: str, *, images_dir: str | None = None) -> Dataset:
         ([('a', [[1.0, 2.0, 30.0, 40.0]])], ['car'])
     """
     path = str(path)
-    container = _container(path)
+    container = container_of(path)
     label_map = LabelMap()
     name = None
     with container.opened() as archive:
@@ -360,11 +209,11 @@ def read(path: str, *, images_dir: str | None = None) -> Dataset:
     )
 
 
-def _iterate(container: _Container, label_map: LabelMap, images_dir: str | None) -> Iterator[Item]:
+def _iterate(container: Container, label_map: LabelMap, images_dir: str | None) -> Iterator[Item]:
     skipped: Counter[str] = Counter()
     with container.opened() as archive:
         for source in container.sources:
-            locate = _image_locator(container, archive, images_dir)
+            locate = image_locator(container, archive, images_dir)
             yield from _iterate_source(container, source, archive, label_map, locate, skipped)
     if skipped and current_losses() is not None:  # in a conversion: one loss per kind of shape
         for tag, count in sorted(skipped.items()):
@@ -383,8 +232,8 @@ def _iterate(container: _Container, label_map: LabelMap, images_dir: str | None)
 
 
 def _iterate_source(
-    container: _Container,
-    source: _XmlSource,
+    container: Container,
+    source: XmlSource,
     archive: zipfile.ZipFile | None,
     label_map: LabelMap,
     locate: Callable[[str, str, int | None, int | None], ImageRef],
@@ -393,7 +242,7 @@ def _iterate_source(
     default_subset = source.stem_subset or "default"
     with container.open_source(source, archive) as stream:
         root = None
-        for element in _iterparse(stream, source.where, _TOP_LEVEL_TAGS):
+        for element in iterparse(stream, source.where, _TOP_LEVEL_TAGS):
             parent = element.getparent()
             if parent is None:
                 break  # </annotations>
@@ -417,47 +266,6 @@ def _iterate_source(
             element.clear(keep_tail=False)
             while element.getprevious() is not None:
                 del root[0]
-
-
-def _image_locator(
-    container: _Container, archive: zipfile.ZipFile | None, images_dir: str | None
-) -> Callable[[str, str, int | None, int | None], ImageRef]:
-    def locate(name: str, subset: str, width: int | None, height: int | None) -> ImageRef:
-        if images_dir is not None:
-            joined = posixpath.join(images_dir, name) if is_url(images_dir) else os.path.join(images_dir, name)
-            return ImageRef(name, path=joined, width=width, height=height)
-        if archive is not None:
-            return _zip_image(container, archive, name, subset, width, height)
-        base = container.base or "."
-        if is_url(base):
-            return ImageRef(name, path=posixpath.join(base, IMAGES_DIR, name), width=width, height=height)
-        for candidate in (
-            os.path.join(base, IMAGES_DIR, name),
-            os.path.join(base, IMAGES_DIR, subset, name),
-            os.path.join(base, name),
-        ):
-            if os.path.isfile(candidate):
-                return ImageRef(name, path=candidate, width=width, height=height)
-        return ImageRef(name, width=width, height=height)
-
-    return locate
-
-
-def _zip_image(
-    container: _Container, archive: zipfile.ZipFile, name: str, subset: str, width: int | None, height: int | None
-) -> ImageRef:
-    for member in (f"{IMAGES_DIR}/{name}", f"{IMAGES_DIR}/{subset}/{name}", name):
-        if member not in archive.NameToInfo:
-            continue
-        if "::" in member:  # fsspec's URL chaining cannot name it: read this one image's bytes now
-            from tfodkit.archive import iter_chunks, open_member
-
-            with open_member(archive, archive.getinfo(member), container.path) as stream:
-                data = b"".join(iter_chunks(stream, f"{container.path}!{member}"))
-            return ImageRef(name, data=data, width=width, height=height)
-        # Lazy: the bytes are read when (and if) a step needs them, through fsspec's zip filesystem.
-        return ImageRef(name, path=f"zip://{member}::{container.zip_path}", width=width, height=height)
-    return ImageRef(name, width=width, height=height)
 
 
 def _checked_image_name(name: str | None, where: str, line: int | None) -> str:
@@ -659,193 +467,6 @@ def _objects(shapes: list[_Shape]) -> Objects:
     )
 
 
-# ---------------------------------------------------------------------------------------------- writing
-def _number_text(value: float, what: str) -> str:
-    number = float(value)
-    if not math.isfinite(number):
-        raise FormatError(f"{what} is {number}, not a finite number")
-    return repr(number)  # the shortest text that reads back as the same float64
-
-
-def _attribute_text(value: Any) -> str:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-@dataclass
-class _BodyState:
-    """What writing the ``<image>`` elements learned, for the ``<meta>`` written after them."""
-
-    images: int = 0
-    subsets: dict[str, int] = field(default_factory=dict)  # subset -> images, in first-seen order
-    label_attributes: dict[str, dict[str, None]] = field(default_factory=dict)  # label -> attribute names
-    masks_as_boxes: int = 0
-    images_not_saved: int = 0  # items with image bytes written without them (save_images off)
-
-
-def _set(element: Any, name: str, value: str, item: Item) -> None:
-    try:
-        element.set(name, value)
-    except ValueError:
-        raise FormatError(f"item {item.id!r}: {name} {value!r} holds characters XML 1.0 cannot represent") from None
-
-
-def _shape_element(parent: Any, tag: str, label: str, occluded: Any, item: Item) -> Any:
-    element = etree.SubElement(parent, tag)  # attributes in CVAT's order: label, occluded, geometry, z_order
-    _set(element, "label", label, item)
-    element.set("occluded", "1" if occluded else "0")
-    return element
-
-
-def _image_element(item: Item, index: int, label_map: LabelMap, state: _BodyState, size: tuple[int, int] | None) -> Any:
-    image = etree.Element("image")
-    image.set("id", str(index))
-    _set(image, "name", item.image.name or item.id, item)
-    _set(image, "subset", item.subset, item)
-    if size is not None:
-        image.set("width", str(int(size[0])))
-        image.set("height", str(int(size[1])))
-    objects = item.objects
-    occluded = objects.attribute(model.OCCLUDED, False)
-    z_orders = objects.attribute(model.Z_ORDER, 0)
-    groups = objects.attribute(model.GROUP, 0)
-    rotations = objects.attribute(ROTATION, None)
-    free_columns = [(name, objects.attribute(name)) for name in objects.attributes if name not in _SHAPE_COLUMNS]
-    next_group = max([int(group or 0) for group in groups], default=0) + 1
-    for index_in_item in range(len(objects)):
-        label_id = int(objects.label_ids[index_in_item])
-        label = label_map.name_of(label_id)
-        if label is None:
-            raise FormatError(f"item {item.id!r}: label id {label_id} is not in the label map")
-        group = int(groups[index_in_item] or 0)
-        parts = objects.polygons[index_in_item]
-        if len(parts) > 1 and group == 0:  # parts of one object: CVAT keeps them together by group
-            group, next_group = next_group, next_group + 1
-        if not parts and objects.masks[index_in_item] is not None:
-            state.masks_as_boxes += 1
-        shapes = []
-        what = f"item {item.id!r}, object {index_in_item}"
-        if parts:
-            for polygon in parts:
-                shape = _shape_element(image, "polygon", label, occluded[index_in_item], item)
-                points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2).tolist()
-                shape.set(
-                    "points",
-                    ";".join(f"{_number_text(x, what)},{_number_text(y, what)}" for x, y in points),
-                )
-                shapes.append(shape)
-        else:
-            # A box (or a mask-only object: masks_to_polygons in transforms turns masks into polygons first).
-            shape = _shape_element(image, "box", label, occluded[index_in_item], item)
-            for name, value in zip(("xtl", "ytl", "xbr", "ybr"), objects.boxes[index_in_item].tolist()):
-                shape.set(name, _number_text(value, what))
-            rotation = rotations[index_in_item]
-            if rotation is not None and float(rotation) != 0.0:
-                shape.set(ROTATION, _number_text(rotation, what))
-            shapes.append(shape)
-        declared = state.label_attributes.setdefault(label, {})
-        for shape in shapes:
-            shape.set("z_order", str(int(z_orders[index_in_item] or 0)))
-            if group:
-                shape.set("group_id", str(group))
-            for name, column in free_columns:
-                value = column[index_in_item]
-                if value is None:
-                    continue
-                attribute = etree.SubElement(shape, "attribute")
-                _set(attribute, "name", name, item)
-                try:
-                    attribute.text = _attribute_text(value)
-                except ValueError:
-                    raise FormatError(
-                        f"item {item.id!r}: attribute {name!r} holds characters XML 1.0 cannot represent"
-                    ) from None
-                declared[name] = None
-    return image
-
-
-def _write_body(dataset: Dataset, body: IO[bytes], save: Callable[[Item, str], None] | None) -> _BodyState:
-    state = _BodyState()
-    for item in dataset:
-        name = item.image.name or item.id
-        size = item.image.known_size
-        if save is not None:
-            save(item, name)
-        elif item.image.has_bytes:
-            state.images_not_saved += 1
-        if size is None and item.image.has_bytes:
-            size = item.image.size  # from the image header
-        element = _image_element(item, state.images, dataset.label_map, state, size)
-        etree.indent(element, space="  ", level=1)
-        body.write(b"  " + etree.tostring(element, encoding="utf-8") + b"\n")
-        state.images += 1
-        state.subsets[item.subset] = state.subsets.get(item.subset, 0) + 1
-    _report_losses(state)
-    return state
-
-
-def _text_child(parent: Any, tag: str, text: str) -> Any:
-    child = etree.SubElement(parent, tag)
-    try:
-        child.text = text
-    except ValueError:
-        raise FormatError(f"<{tag}> {text!r} holds characters XML 1.0 cannot represent") from None
-    return child
-
-
-def _meta_element(dataset: Dataset, state: _BodyState) -> Any:
-    meta = etree.Element("meta")
-    project = etree.SubElement(meta, "project")
-    _text_child(project, "name", dataset.name)
-    labels = etree.SubElement(project, "labels")
-    for label in dataset.label_map:
-        element = etree.SubElement(labels, "label")
-        _text_child(element, "name", label.name)
-        attributes = etree.SubElement(element, "attributes")
-        for name in state.label_attributes.get(label.name, {}):
-            attribute = etree.SubElement(attributes, "attribute")
-            _text_child(attribute, "name", name)
-            _text_child(attribute, "mutable", "False")
-            _text_child(attribute, "input_type", "text")
-            _text_child(attribute, "default_value", "")
-            _text_child(attribute, "values", "")
-    tasks = etree.SubElement(project, "tasks")
-    for index, (subset, count) in enumerate(state.subsets.items()):
-        task = etree.SubElement(tasks, "task")
-        _text_child(task, "id", str(index))
-        _text_child(task, "name", subset)
-        _text_child(task, "size", str(count))
-        _text_child(task, "mode", "annotation")
-        _text_child(task, "subset", subset)
-    etree.indent(meta, space="  ", level=1)
-    return meta
-
-
-def _write_document(out: IO[bytes], body: IO[bytes], dataset: Dataset, state: _BodyState) -> None:
-    out.write(_DOCUMENT_HEAD)
-    out.write(b"  " + etree.tostring(_meta_element(dataset, state), encoding="utf-8") + b"\n")
-    body.seek(0)
-    shutil.copyfileobj(body, out, 1 << 20)
-    out.write(_DOCUMENT_TAIL)
-
-
-def _report_losses(state: _BodyState) -> None:
-    """Said once the body is written and before the output is committed (``--strict`` then writes nothing)."""
-    report_loss(
-        "mask_as_box",
-        state.masks_as_boxes,
-        "objects with a mask and no polygon written as <box> (-t masks_to_polygons keeps their shape)",
-    )
-    report_loss(
-        "image_not_embedded", state.images_not_saved, "images not embedded or copied (--save-images keeps them)"
-    )
-
-
 def write(dataset: Dataset, path: str, *, save_images: bool | None = None) -> None:
     """Write ``dataset`` as CVAT for images 1.1: a folder, or a ``.zip`` when ``path`` ends with ``.zip``.
 
@@ -882,7 +503,7 @@ def _write_xml_file(dataset: Dataset, target: str, save_images: bool) -> None:
         save = None
         if save_images:  # put in place after the XML file (exits run last in, first out)
             folder = target.rpartition("/")[0] if is_url(target) else os.path.dirname(target)
-            images = stack.enter_context(atomic_path(join_path(folder, IMAGES_DIR)))
+            images = stack.enter_context(atomic_path(join_path(folder, IMAGES_FOLDER)))
             images.mkdir()
 
             def save(item: Item, name: str) -> None:
@@ -894,8 +515,8 @@ def _write_xml_file(dataset: Dataset, target: str, save_images: bool) -> None:
 
         out = stack.enter_context(atomic_file(target))
         body = stack.enter_context(tempfile.TemporaryFile(dir=parent, prefix=".tfodkit-cvat-body-"))
-        state = _write_body(dataset, body, save)
-        _write_document(out, body, dataset, state)
+        state = write_body(dataset, body, save)
+        write_document(out, body, dataset, state)
 
 
 def _image_bytes(item: Item) -> bytes:
@@ -907,7 +528,7 @@ def _image_bytes(item: Item) -> bytes:
 def _write_folder(dataset: Dataset, target: str, save_images: bool) -> None:
     with atomic_path(target) as temp:
         temp.mkdir()
-        images = temp / IMAGES_DIR
+        images = temp / IMAGES_FOLDER
 
         def save(item: Item, name: str) -> None:
             destination = images / checked_relative_name(name, "image name")
@@ -918,9 +539,9 @@ def _write_folder(dataset: Dataset, target: str, save_images: bool) -> None:
 
         body_path = temp / ".annotations-body.xml"
         with open(body_path, "w+b") as body:
-            state = _write_body(dataset, body, save if save_images else None)
+            state = write_body(dataset, body, save if save_images else None)
             with open(temp / ANNOTATIONS_XML, "wb") as out:
-                _write_document(out, body, dataset, state)
+                write_document(out, body, dataset, state)
         body_path.unlink()
 
 
@@ -936,15 +557,15 @@ def _write_zip(dataset: Dataset, target: str, save_images: bool) -> None:
     ):
 
         def save(item: Item, name: str) -> None:
-            member = f"{IMAGES_DIR}/{checked_relative_name(name, 'image name')}"
+            member = f"{IMAGES_FOLDER}/{checked_relative_name(name, 'image name')}"
             if member in archive.NameToInfo:
                 raise FormatError(f"item {item.id!r}: two items share the image name {name!r}")
             info = zipfile.ZipInfo(member, date_time=_ZIP_DATE)
             info.compress_type = zipfile.ZIP_STORED  # images are compressed already
             archive.writestr(info, _image_bytes(item))
 
-        state = _write_body(dataset, body, save if save_images else None)
+        state = write_body(dataset, body, save if save_images else None)
         info = zipfile.ZipInfo(ANNOTATIONS_XML, date_time=_ZIP_DATE)
         info.compress_type = zipfile.ZIP_DEFLATED
         with archive.open(info, "w", force_zip64=True) as out:
-            _write_document(out, body, dataset, state)
+            write_document(out, body, dataset, state)

@@ -26,7 +26,7 @@ from typing import IO
 
 from tfodkit.archive import open_member, open_zip, safe_members
 from tfodkit.errors import FormatError, UsageError
-from tfodkit.formats import IMAGES_DIR, LABEL_MAP, SAVE_IMAGES, tfod
+from tfodkit.formats import IMAGES_DIR, LABEL_MAP, SAVE_IMAGES, tfod, tfod_files
 from tfodkit.formats._files import embeds_images
 from tfodkit.labelmap import parse_label_map, read_label_map
 from tfodkit.losses import Tally
@@ -45,7 +45,7 @@ def detect(path: str) -> bool:
         return False
     try:
         with zipfile.ZipFile(path) as archive:
-            return any(tfod.is_record_name(PurePosixPath(name).name) for name in archive.namelist())
+            return any(tfod_files.is_record_name(PurePosixPath(name).name) for name in archive.namelist())
     except (zipfile.BadZipFile, OSError, NotImplementedError, ValueError, EOFError):  # all seen from zipfile (fuzz_zip)
         return False
 
@@ -97,7 +97,7 @@ def write(dataset: Dataset, path: str, *, save_images: bool | None = None, worke
                 open_stream=first_member.open,
                 target_name="cvat-tfrecord",
             )
-        for file in sorted(files, key=lambda file: (file.name == tfod.LABEL_MAP_NAME, file.name)):
+        for file in sorted(files, key=lambda file: (file.name == tfod_files.LABEL_MAP_NAME, file.name)):
             if file.name != first_member.name:
                 _add_member(archive, file)
 
@@ -138,7 +138,7 @@ class _FirstMember:
 def record_members(members: list[zipfile.ZipInfo], path: str) -> list[zipfile.ZipInfo]:
     """The ``.tfrecord`` members of an archive (checked by ``safe_members``) in name order; none is an error."""
     found = sorted(
-        (member for member in members if tfod.is_record_name(PurePosixPath(member.filename).name)),
+        (member for member in members if tfod_files.is_record_name(PurePosixPath(member.filename).name)),
         key=lambda member: member.filename,
     )
     if not found:
@@ -151,7 +151,7 @@ def archive_label_map(
 ) -> tuple[LabelMap, str] | None:
     """The archive's ``label_map.pbtxt`` (at any depth) and where it is (``task.zip!label_map.pbtxt``), or None."""
     for member in members:
-        if PurePosixPath(member.filename).name == tfod.LABEL_MAP_NAME:
+        if PurePosixPath(member.filename).name == tfod_files.LABEL_MAP_NAME:
             where = f"{path}!{member.filename}"
             with open_member(archive, member, path) as stream:
                 return parse_label_map(stream.read(), path=where), where  # bytes: the parser checks UTF-8 and BOM
@@ -197,7 +197,7 @@ def _iterate_items(path: str, member_names: list[str], labels: LabelMap, images_
                 yield from tfod.read_record_stream(
                     read_records(stream, name=where),
                     labels,
-                    subset=tfod.subset_of(name),
+                    subset=tfod_files.subset_of(name),
                     where=where,
                     images_dir=images_dir,
                 )

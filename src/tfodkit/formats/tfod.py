@@ -8,19 +8,18 @@ by ``class/label``, else ``label_<id>``. Keys tfodkit does not model are kept in
 Read: ``read("train.tfrecord")``, ``read("folder/")`` (every ``.tfrecord`` in it, subset = file stem, shards
 grouped), ``read("data/*.tfrecord")``. Write: ``write(dataset, "out.tfrecord")`` (one file) or
 ``write(dataset, "out_dir/")`` (one ``<subset>.tfrecord`` per subset); both add ``label_map.pbtxt``.
+
+The key table is :mod:`tfodkit.formats.tfod_schema`; which files are record files (and their subsets, shards and
+label map) :mod:`tfodkit.formats.tfod_files`; which file each written record goes to
+:mod:`tfodkit.formats._record_output`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import glob
 import os
-import re
-import tempfile
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -31,8 +30,38 @@ from tfodkit.boxes import checked_boxes
 from tfodkit.errors import FormatError, LabelMapError, TfodError, UsageError
 from tfodkit.example import decode_example, encode_example
 from tfodkit.formats import IMAGES_DIR, LABEL_MAP, SAVE_IMAGES, Option
-from tfodkit.formats._files import checked_relative_name, checked_subset_name
-from tfodkit.labelmap import format_label_map, parse_label_map, read_label_map
+from tfodkit.formats._files import checked_relative_name
+from tfodkit.formats._record_output import RecordRouter, keep_label_map, no_stream, spool_folder
+from tfodkit.formats.tfod_files import (
+    LABEL_MAP_NAME,
+    find_label_map,
+    is_record_name,
+    is_single_file,
+    output_family,
+    record_files,
+    record_files_in,
+)
+from tfodkit.formats.tfod_schema import (
+    CLASS_LABEL,
+    CLASS_TEXT,
+    ENCODED,
+    EXTRA_FEATURES,
+    FILENAME,
+    FORMAT,
+    HEIGHT,
+    ITEM_KEYS,
+    MASK,
+    OBJECT_EXTRAS,
+    OBJECT_KEYS,
+    SHA256,
+    SOURCE_ID,
+    WIDTH,
+    XMAX,
+    XMIN,
+    YMAX,
+    YMIN,
+)
+from tfodkit.labelmap import format_label_map, read_label_map
 from tfodkit.losses import (
     Tally,
     count_dropped_attributes,
@@ -44,9 +73,8 @@ from tfodkit.losses import (
 from tfodkit.masks import masks_from_numerical, masks_from_png_list, masks_to_numerical, masks_to_png_list
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.parallel import ordered_map
-from tfodkit.records import RecordWriter, read_records, shard_names, write_record
-from tfodkit.spool import SpooledBytes
-from tfodkit.storage import OutputSet, is_url, work_folder_prefix
+from tfodkit.records import read_records, write_record
+from tfodkit.storage import OutputSet, is_url
 from tfodkit.tolerance import skip_or_raise
 
 # Keywords of read() / write(), and the tfod flags that set them (see tfodkit.formats.Option).
@@ -65,101 +93,6 @@ WRITE_OPTIONS = (
         help="Write the label map here instead of label_map.pbtxt beside the records.",
     ),
 )
-
-
-# ---------------------------------------------------------------------------------------------- schema
-# The one table of the detection keys: validate, stats and info derive what they check and read from it.
-KIND_BYTES, KIND_FLOAT, KIND_INT64 = "bytes", "float", "int64"  # the three tf.train.Feature list kinds
-
-
-@dataclass(frozen=True)
-class SchemaKey:
-    """One key of the OD API detection schema.
-
-    ``column`` names what the key holds in tfodkit's model (``Item``/``Objects``); ``kinds`` the feature list
-    kinds a valid record may use (the first is the one tfodkit writes); ``per_object`` whether it holds one
-    value per object; ``writer`` who writes it (``"tfodkit"``: every record tfodkit writes; ``"if set"``: when
-    the model has the column; ``"kept"``: never made, only carried through from an input record).
-    """
-
-    key: str
-    column: str
-    kinds: tuple[str, ...]
-    per_object: bool
-    writer: str
-
-
-SCHEMA: tuple[SchemaKey, ...] = (
-    # key, model column, feature kinds, per object, who writes it
-    SchemaKey("image/filename", "image.name", (KIND_BYTES,), False, "tfodkit"),
-    SchemaKey("image/source_id", "attributes['source_id']", (KIND_BYTES,), False, "tfodkit"),
-    SchemaKey("image/height", "image.height", (KIND_INT64,), False, "tfodkit"),
-    SchemaKey("image/width", "image.width", (KIND_INT64,), False, "tfodkit"),
-    SchemaKey("image/encoded", "image bytes", (KIND_BYTES,), False, "tfodkit"),
-    SchemaKey("image/format", "image format", (KIND_BYTES,), False, "tfodkit"),
-    SchemaKey("image/key/sha256", "image sha256", (KIND_BYTES,), False, "tfodkit"),
-    SchemaKey("image/object/bbox/xmin", "boxes[:, 0] / width", (KIND_FLOAT,), True, "tfodkit"),
-    SchemaKey("image/object/bbox/xmax", "boxes[:, 2] / width", (KIND_FLOAT,), True, "tfodkit"),
-    SchemaKey("image/object/bbox/ymin", "boxes[:, 1] / height", (KIND_FLOAT,), True, "tfodkit"),
-    SchemaKey("image/object/bbox/ymax", "boxes[:, 3] / height", (KIND_FLOAT,), True, "tfodkit"),
-    SchemaKey("image/object/class/label", "label_ids", (KIND_INT64,), True, "tfodkit"),
-    SchemaKey("image/object/class/text", "label names", (KIND_BYTES,), True, "tfodkit"),
-    # PNG per object, or NUMERICAL_MASKS: N*H*W floats in one list
-    SchemaKey("image/object/mask", "masks", (KIND_BYTES, KIND_FLOAT), True, "if set"),
-    SchemaKey("image/object/difficult", model.DIFFICULT, (KIND_INT64,), True, "if set"),
-    SchemaKey("image/object/truncated", model.TRUNCATED, (KIND_INT64,), True, "if set"),
-    SchemaKey("image/object/view", model.POSE, (KIND_BYTES,), True, "if set"),
-    SchemaKey("image/object/is_crowd", model.IS_CROWD, (KIND_INT64,), True, "if set"),
-    SchemaKey("image/object/area", model.AREA, (KIND_FLOAT,), True, "if set"),
-    SchemaKey("image/object/group_of", model.GROUP_OF, (KIND_INT64,), True, "if set"),
-    SchemaKey("image/object/weight", model.WEIGHT, (KIND_FLOAT,), True, "if set"),
-    # Keypoints: lists of all objects' points (not one value per object), carried in tfrecord_features.
-    SchemaKey("image/object/keypoint/x", "tfrecord_features", (KIND_FLOAT,), False, "kept"),
-    SchemaKey("image/object/keypoint/y", "tfrecord_features", (KIND_FLOAT,), False, "kept"),
-    SchemaKey("image/object/keypoint/visibility", "tfrecord_features", (KIND_INT64,), False, "kept"),
-    SchemaKey("image/object/keypoint/text", "tfrecord_features", (KIND_BYTES,), False, "kept"),
-)
-SCHEMA_BY_KEY: dict[str, SchemaKey] = {entry.key: entry for entry in SCHEMA}
-
-
-def keys_of_kind(keys: Iterable[str], kind: str) -> tuple[str, ...]:
-    """The ``keys`` whose schema kind (the one tfodkit writes) is ``kind``, in the given order.
-
-    Example:
-        >>> keys_of_kind(["image/width", "image/object/bbox/xmin", "image/filename"], "int64")
-        ('image/width',)
-    """
-    return tuple(key for key in keys if SCHEMA_BY_KEY[key].kinds[0] == kind)
-
-
-# ---------------------------------------------------------------------------------------------- keys
-FILENAME = "image/filename"
-SOURCE_ID = "image/source_id"
-HEIGHT = "image/height"
-WIDTH = "image/width"
-ENCODED = "image/encoded"
-FORMAT = "image/format"
-SHA256 = "image/key/sha256"
-XMIN = "image/object/bbox/xmin"
-XMAX = "image/object/bbox/xmax"
-YMIN = "image/object/bbox/ymin"
-YMAX = "image/object/bbox/ymax"
-CLASS_LABEL = "image/object/class/label"
-CLASS_TEXT = "image/object/class/text"
-MASK = "image/object/mask"
-BOX_KEYS = (XMIN, YMIN, XMAX, YMAX)  # the order of a box row: xmin, ymin, xmax, ymax
-
-# Per-object OD API extras <-> model attribute columns, with the value kind written.
-OBJECT_EXTRAS: dict[str, tuple[str, str]] = {
-    entry.key: (entry.column, entry.kinds[0]) for entry in SCHEMA if entry.writer == "if set" and entry.key != MASK
-}
-ITEM_KEYS = frozenset(entry.key for entry in SCHEMA if entry.writer == "tfodkit" and not entry.per_object)
-OBJECT_KEYS = frozenset(entry.key for entry in SCHEMA if entry.per_object)
-EXTRA_FEATURES = "tfrecord_features"  # item attribute holding the record keys tfodkit does not model
-
-RECORD_SUFFIXES = (".tfrecord", ".record", ".tfrecords")
-COMPRESSED_SUFFIXES = (".gz", ".gzip", ".zlib", ".zz")
-LABEL_MAP_NAME = "label_map.pbtxt"
 
 
 # ---------------------------------------------------------------------------------------------- write
@@ -294,44 +227,6 @@ def write(
         )
 
 
-def is_single_file(path: str) -> bool:
-    """True when ``path`` names one record file (``.tfrecord``, ``.record``, ``.tfrecords``, maybe compressed)
-    rather than a folder of ``<subset>.tfrecord`` files.
-
-    Example:
-        >>> is_single_file("out.tfrecord.gz"), is_single_file("records/")
-        (True, False)
-    """
-    target = Path(path)
-    return target.suffix in RECORD_SUFFIXES or target.name.endswith(
-        tuple(suffix + compressed for suffix in RECORD_SUFFIXES for compressed in COMPRESSED_SUFFIXES)
-    )
-
-
-def output_family(path: str) -> list[Path]:
-    """The files that already exist of the record file output ``path``'s family: the file itself and its shards
-    of any count (``out-00000-of-00004.tfrecord``…). A folder output or a URL has none (the folder is the output).
-
-    Example:
-        >>> import tempfile
-        >>> folder = Path(tempfile.mkdtemp())
-        >>> for name in ("out.tfrecord", "out-00001-of-00002.tfrecord", "outer.tfrecord"):
-        ...     _ = (folder / name).write_bytes(b"")
-        >>> [member.name for member in output_family(str(folder / "out.tfrecord"))]
-        ['out-00001-of-00002.tfrecord', 'out.tfrecord']
-    """
-    if is_url(path) or not is_single_file(path):
-        return []
-    target = Path(path)
-    stem, _, suffix = Path(shard_names(target.name, 1)[0]).name.partition("-00000-of-00001")
-    shard = re.compile(re.escape(stem) + r"-\d{5,}-of-\d{5,}" + re.escape(suffix))
-    try:
-        names = os.listdir(target.parent)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    return sorted(target.parent / name for name in names if name == target.name or shard.fullmatch(name))
-
-
 def write_records(
     dataset: Dataset,
     path: str,
@@ -368,20 +263,20 @@ def write_records(
     folder = target.parent if single_file else target
     label_map_path = folder / LABEL_MAP_NAME if label_map_out is None else outputs.local_mirror(label_map_out)
     if overwrite:  # the earlier output's files go when this one is committed, unless written again
-        outputs.replace_also(output_family(str(target)) if single_file else _record_files_in(folder))
+        outputs.replace_also(output_family(str(target)) if single_file else record_files_in(folder))
     outputs.make_folder(folder)  # removed on failure
     count_losses = functools.partial(count_record_losses, save_images=save_images, target=target_name)
     encode = functools.partial(
         _encode_for_writer, label_map=dataset.label_map, save_images=save_images, numerical_masks=numerical_masks
     )
-    router = _RecordRouter(
-        target if single_file else None, folder, outputs, compression, shards, shard_size, open_stream or _no_stream
+    router = RecordRouter(
+        target if single_file else None, folder, outputs, compression, shards, shard_size, open_stream or no_stream
     )
     missing_images = 0
     try:
         # closing(): on an error the workers stop (and stop writing chunks) before the spool folder is removed.
         with (
-            _spool_folder(folder, workers) as spool_dir,
+            spool_folder(folder, workers) as spool_dir,
             contextlib.closing(
                 ordered_map(
                     encode,
@@ -400,49 +295,10 @@ def write_records(
         router.abort(error)
         raise
     label_map_text = format_label_map(dataset.label_map)
-    if _keep_label_map(label_map_path, label_map_text, overwrite):
+    if keep_label_map(label_map_path, label_map_text, overwrite):
         outputs.temp_path_for(label_map_path).write_text(label_map_text, encoding="utf-8")
     report_loss("image_missing", missing_images, "images had no bytes to embed; their image/encoded is empty")
     return [*router.final_paths(), label_map_path]
-
-
-def _record_files_in(folder: Path) -> list[Path]:
-    """The record files a folder output holds, which a new one replaces (its label map is written or kept)."""
-    try:
-        names = os.listdir(folder)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    return sorted(folder / name for name in names if is_record_name(name))
-
-
-def _keep_label_map(path: Path, text: str, overwrite: bool) -> bool:
-    """Whether to write the label map ``text`` to ``path``: not when the same text is there already; a different
-    one there is refused (naming the labels that differ) unless ``overwrite``."""
-    try:
-        old_text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return True
-    except (OSError, UnicodeDecodeError):
-        old_text = None
-    if old_text == text:
-        return False
-    if overwrite:
-        return True
-    detail = "it is not a label map tfodkit can read"
-    if old_text is not None:
-        with contextlib.suppress(TfodError):
-            old_names = read_label_map(str(path)).names
-            new_names = parse_label_map(text).names
-            only_old = [name for name in old_names if name not in new_names]
-            only_new = [name for name in new_names if name not in old_names]
-            detail = (
-                f"only in it: {', '.join(only_old) or 'none'}; only in the new one: {', '.join(only_new) or 'none'}"
-                if only_old or only_new
-                else "the same names with other ids"
-            )
-    raise UsageError(
-        f"{path} exists with other labels ({detail}); --overwrite replaces it, --label-map-out PATH writes it elsewhere"
-    )
 
 
 RECORD_COLUMNS = frozenset(column for column, _ in OBJECT_EXTRAS.values())  # attribute columns records hold
@@ -466,126 +322,11 @@ def count_record_losses(item: Item, tally: Tally, *, save_images: bool, target: 
     count_image_losses(tally, item, save_images)
 
 
-class _RecordRouter:
-    """Sends each record to its file: the one output file, or ``<subset>.tfrecord`` in a folder; then the shard
-    by item key (``shards``) or the rolling shard that has room (``shard_size``)."""
-
-    def __init__(
-        self,
-        single_file: Path | None,
-        folder: Path,
-        outputs: OutputSet,
-        compression: str | None,
-        shards: int | None,
-        shard_size: int | None,
-        open_stream: Callable[[Path], IO[bytes] | None],
-    ) -> None:
-        self.single_file, self.folder, self.outputs, self.compression = single_file, folder, outputs, compression
-        self.shards, self.shard_size, self.open_stream = shards, shard_size, open_stream
-        self.writers: dict[Path, RecordWriter] = {}
-        self.streams: list[IO[bytes]] = []  # given by open_stream; closed after their writers
-        self.bases: set[Path] = set()  # one per subset (folder output) or the one file
-        self.rolling: dict[Path, list[int]] = {}  # shard_size: base -> [index of the open shard, bytes in it]
-
-    def write(self, subset: str, item_key: str, record: bytes | SpooledBytes) -> None:
-        """``record``: Example bytes, or a framed record a worker spooled."""
-        base = self.single_file or self.folder / f"{checked_subset_name(subset)}.tfrecord"
-        self.bases.add(base)
-        record_path = base
-        if self.shards:
-            record_path = Path(shard_names(str(base), self.shards)[_shard_of(item_key, self.shards)])
-        elif self.shard_size:
-            framed_size = record.length if isinstance(record, SpooledBytes) else len(record) + 16
-            record_path = self._rolling_path(base, framed_size)
-        writer = self._writer_for(record_path)
-        if isinstance(record, SpooledBytes):
-            writer.write_framed(record)
-        else:
-            writer.write(record)
-
-    def _rolling_path(self, base: Path, framed_size: int) -> Path:
-        state = self.rolling.setdefault(base, [0, 0])
-        if state[1] and state[1] + framed_size > self.shard_size:  # type: ignore[operator]
-            self.writers[_rolling_shard(base, state[0])].close()  # done: keeps open files to one per subset
-            state[0] += 1
-            state[1] = 0
-        state[1] += framed_size
-        return _rolling_shard(base, state[0])
-
-    def _writer_for(self, record_path: Path) -> RecordWriter:
-        writer = self.writers.get(record_path)
-        if writer is None:
-            stream = self.open_stream(record_path)
-            if stream is None:
-                # The temporary name is the output set's; a path writer would add its own on top of it.
-                stream = open(self.outputs.temp_path_for(record_path), "wb")  # noqa: SIM115 (closed in close/abort)
-            self.streams.append(stream)
-            writer = RecordWriter.to_stream(stream, compression=self.compression)
-            self.writers[record_path] = writer
-        return writer
-
-    def close(self) -> None:
-        """Open the files no record went to (an empty dataset still gives its file; every shard of a set
-        exists), then close them all."""
-        for base in self.bases or {self.single_file or self.folder / "default.tfrecord"}:
-            if self.shard_size:
-                self._writer_for(_rolling_shard(base, self.rolling.setdefault(base, [0, 0])[0]))
-                continue
-            for record_path in map(Path, shard_names(str(base), self.shards)) if self.shards else [base]:
-                self._writer_for(record_path)
-        for writer in self.writers.values():
-            writer.close()
-        self._close_streams()
-
-    def abort(self, error: BaseException) -> None:
-        for writer in self.writers.values():
-            writer.abort(error)
-        self._close_streams()
-
-    def _close_streams(self) -> None:
-        for stream in self.streams:
-            stream.close()
-        self.streams.clear()
-
-    def final_paths(self) -> list[Path]:
-        """The record files' final names; rolling shards are renamed NAME-0000i-of-0000N now the count is known."""
-        if not self.shard_size:
-            return list(self.writers)
-        record_paths = []
-        for base, (last_index, _) in self.rolling.items():
-            for index, final_name in enumerate(shard_names(str(base), last_index + 1)):
-                self.outputs.rename_target(_rolling_shard(base, index), final_name)
-                record_paths.append(Path(final_name))
-        return record_paths
-
-
-def _no_stream(record_path: Path) -> None:
-    return None
-
-
-def _spool_folder(folder: Path, workers: int) -> contextlib.AbstractContextManager[str | None]:
-    """With workers, records come back through chunk files in a folder beside the output (see tfodkit.spool):
-    on the output's disk, so the kernel copies them in place."""
-    if workers <= 1:
-        return contextlib.nullcontext()
-    return tempfile.TemporaryDirectory(prefix=work_folder_prefix("spool"), dir=folder)
-
-
-def _rolling_shard(base: Path, index: int) -> Path:
-    """The provisional name of shard ``index`` of ``base`` while the shard count is not known yet."""
-    return base.with_name(f"{base.name}.shard-{index}")
-
-
 def _encode_for_writer(
     item: Item, *, label_map: LabelMap, save_images: bool, numerical_masks: bool
 ) -> tuple[str, str, bool, bytes]:
     example_bytes = item_to_example(item, label_map, save_images=save_images, numerical_masks=numerical_masks)
     return item.subset, item.id, item.image.has_bytes, example_bytes
-
-
-def _shard_of(item_key: str, shards: int) -> int:
-    """Deterministic shard of an item: CRC-32 of its key mod the shard count (same on every run and worker)."""
-    return zlib.crc32(item_key.encode("utf-8")) % shards
 
 
 # ---------------------------------------------------------------------------------------------- read
@@ -760,111 +501,6 @@ def _resolve_labels(features: Mapping[str, Any], count: int, label_map: LabelMap
         except LabelMapError as error:  # e.g. "label_3" in the map under another id: name the record
             raise fail(f"object {index}: {error.message}") from None
     return label_ids
-
-
-# ---------------------------------------------------------------------------------------------- sources
-def record_files(path: str) -> list[tuple[str, list[str]]]:
-    """The record files at ``path`` grouped by subset: ``[(subset, [file, …]), …]`` in name order.
-
-    ``path`` is a record file, a folder (every record file in it), a glob, or a sharded base name; local or
-    an fsspec URL.
-    """
-    path = str(path)
-    if is_url(path):
-        files = _url_record_files(path)
-    elif any(char in path for char in "*?["):
-        files = sorted(glob.glob(path))
-    elif os.path.isdir(path):
-        files = sorted(
-            os.path.join(path, name)
-            for name in os.listdir(path)
-            if is_record_name(name) and os.path.isfile(os.path.join(path, name))
-        )
-    elif os.path.isfile(path):
-        files = [path]
-    else:
-        base, suffix = os.path.splitext(path)
-        files = sorted(glob.glob(f"{glob.escape(base)}-[0-9]*-of-[0-9]*{suffix}"))
-        files = files or sorted(glob.glob(f"{glob.escape(path)}-[0-9]*-of-[0-9]*"))  # tf.records-00000-of-00004
-    if not files:
-        raise FormatError("no .tfrecord files found", path=path)
-    groups: dict[str, list[str]] = {}
-    for file in files:
-        groups.setdefault(subset_of(file), []).append(file)
-    return list(groups.items())
-
-
-def _url_record_files(url: str) -> list[str]:
-    """``record_files`` for an fsspec URL: a glob, a folder, a file or a sharded base name."""
-    import fsspec
-
-    from tfodkit.records import find_shards
-
-    filesystem, inner = fsspec.core.url_to_fs(url)
-    if glob.has_magic(inner):
-        found = filesystem.glob(inner)
-    elif filesystem.isdir(inner):
-        found = [name for name in filesystem.ls(inner, detail=False) if is_record_name(name.rsplit("/", 1)[-1])]
-    elif filesystem.isfile(inner):
-        return [url]
-    else:
-        return find_shards(url)
-    return sorted(filesystem.unstrip_protocol(name) for name in found if filesystem.isfile(name))
-
-
-def is_record_name(name: str) -> bool:
-    """``train.tfrecord``, ``a.record``, ``b.tfrecords``, each maybe with ``.gz``/``.gzip``/``.zlib``/``.zz``;
-    FiftyOne's ``tf.records`` and TF's shard style after the suffix (``tf.records-00000-of-00004``).
-
-    Example:
-        >>> [is_record_name(name) for name in ("a.tfrecord.gz", "tf.records", "tf.records-00001-of-00004", "a.txt")]
-        [True, True, True, False]
-    """
-    lowered = _SUFFIX_SHARD.sub("", name.lower())
-    if lowered == FIFTYONE_RECORDS:
-        return True
-    for compressed in ("", *COMPRESSED_SUFFIXES):
-        if lowered.endswith(tuple(suffix + compressed for suffix in RECORD_SUFFIXES)):
-            return True
-    return False
-
-
-_SUFFIX_SHARD = re.compile(r"-\d+-of-\d+$")  # train.tfrecord-00000-of-00004 (TF, FiftyOne), not train-0-of-4.tfrecord
-FIFTYONE_RECORDS = "tf.records"  # FiftyOne's TFObjectDetectionDataset: the name says nothing of the subset
-
-
-def subset_of(record_path: str) -> str:
-    """``data/train-00001-of-00004.tfrecord`` → ``train``; ``val.record.gz`` → ``val``; ``tf.records`` →
-    ``default``."""
-    name = _SUFFIX_SHARD.sub("", os.path.basename(record_path))
-    if name.lower() == FIFTYONE_RECORDS:
-        return "default"
-    for compressed in COMPRESSED_SUFFIXES:
-        if name.lower().endswith(compressed):
-            name = name[: -len(compressed)]
-    stem = name.rsplit(".", 1)[0] if "." in name else name
-    parts = stem.rsplit("-", 3)
-    if len(parts) == 4 and parts[2] == "of" and parts[1].isdigit() and parts[3].isdigit():
-        stem = parts[0]
-    return stem or "default"
-
-
-def find_label_map(folder: str) -> str | None:
-    """``label_map.pbtxt`` in ``folder``, else the one ``*label_map*.pbtxt`` there, else None."""
-    if is_url(folder):
-        import fsspec
-
-        filesystem, inner = fsspec.core.url_to_fs(folder)
-        exact_url = f"{folder.rstrip('/')}/{LABEL_MAP_NAME}"
-        if filesystem.isfile(f"{inner.rstrip('/')}/{LABEL_MAP_NAME}"):
-            return exact_url
-        found = sorted(filesystem.glob(f"{glob.escape(inner.rstrip('/'))}/*label_map*.pbtxt"))
-        return filesystem.unstrip_protocol(found[0]) if len(found) == 1 else None
-    exact = os.path.join(folder, LABEL_MAP_NAME)
-    if os.path.isfile(exact):
-        return exact
-    candidates = sorted(glob.glob(os.path.join(glob.escape(folder), "*label_map*.pbtxt")))
-    return candidates[0] if len(candidates) == 1 else None
 
 
 def read(path: str, *, label_map: str | None = None, images_dir: str | None = None) -> Dataset:

@@ -25,7 +25,8 @@ from typing import Any
 
 from tfodkit import progress
 from tfodkit.errors import TfodError
-from tfodkit.formats import tfod
+from tfodkit.formats import tfod_files
+from tfodkit.formats import tfod_schema as tfod
 from tfodkit.example.partial import FeatureSelector, feature_kinds
 from tfodkit.inspection.sources import (
     RecordSource,
@@ -133,7 +134,7 @@ def shard_of(path: str) -> tuple[int, int] | None:
         ((3, 10), None)
     """
     name = os.path.basename(path)
-    for compressed in tfod.COMPRESSED_SUFFIXES:
+    for compressed in tfod_files.COMPRESSED_SUFFIXES:
         if name.lower().endswith(compressed):
             name = name[: -len(compressed)]
     stem = name.rsplit(".", 1)[0] if "." in name else name

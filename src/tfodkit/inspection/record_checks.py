@@ -1,5 +1,5 @@
 """The checks of one serialized detection record on its own (``tfod validate`` runs them, in worker processes
-with ``--workers``): key types from the schema table in :mod:`tfodkit.formats.tfod`, list lengths, boxes, labels,
+with ``--workers``): key types from the schema table in :mod:`tfodkit.formats.tfod_schema`, list lengths, boxes, labels,
 the embedded image and masks. Each problem is ``(check, key, object index, message)``.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 
 from tfodkit.errors import TfodError
 from tfodkit.example import decode_example
-from tfodkit.formats import tfod
+from tfodkit.formats import tfod_schema as tfod
 from tfodkit.model import LabelMap, image_format_of
 
 # The kinds each detection key may have, from the schema table; image/object/mask may be PNG bytes or

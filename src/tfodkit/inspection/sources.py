@@ -25,7 +25,7 @@ from typing import IO
 
 from tfodkit.archive import open_member, open_zip, safe_members
 from tfodkit.errors import FormatError
-from tfodkit.formats import cvat_zip, detect_format, tfod
+from tfodkit.formats import cvat_zip, detect_format, tfod_files
 from tfodkit.labelmap import read_label_map
 from tfodkit.model import LabelMap
 from tfodkit.records import detect_compression, read_records
@@ -103,7 +103,7 @@ def record_sources(path: str) -> list[RecordSource]:
     if path.lower().endswith(".zip") and os.path.isfile(path):
         return _zip_sources(path)
     sources = []
-    for subset, files in tfod.record_files(path):
+    for subset, files in tfod_files.record_files(path):
         for file in files:
             size = _file_size(file)
             sources.append(RecordSource(file, subset, size, _FileOpener(file), path=file))
@@ -170,7 +170,7 @@ def _zip_sources(path: str) -> list[RecordSource]:
     return [
         RecordSource(
             f"{path}!{member.filename}",
-            tfod.subset_of(member.filename),
+            tfod_files.subset_of(member.filename),
             member.file_size,
             _MemberOpener(path, member.filename),
         )
@@ -190,9 +190,9 @@ def find_label_map_for(path: str, label_map: str | None = None) -> tuple[LabelMa
         return in_zip if in_zip else (None, None)
     if is_url(path):
         return None, None
-    groups = tfod.record_files(path)
+    groups = tfod_files.record_files(path)
     folder = os.path.dirname(groups[0][1][0]) or "."
-    found = tfod.find_label_map(folder)
+    found = tfod_files.find_label_map(folder)
     return (read_label_map(found), found) if found else (None, None)
 
 

@@ -35,7 +35,7 @@ from typing import Any
 
 from tfodkit import progress
 from tfodkit.errors import FormatError, LabelMapError
-from tfodkit.formats import tfod
+from tfodkit.formats import tfod_schema as tfod
 from tfodkit.inspection.info import shard_of
 from tfodkit.inspection.record_checks import (
     BOX_KEYS,
