@@ -23,7 +23,7 @@ With ``--only``, the figures not run keep their rows from the last run that save
 | P5 | 2 workers vs 1 on the mask case | bench_masks.py (same run as P3) | .venv-interop |
 | P6 | Beam runner output identical to the local output | bench_beam.py | .venv-beam |
 | X1 | CVAT XML export with images vs Datumaro | bench_export.py | .venv |
-| X2 | CVAT XML reading vs Datumaro (saves no headline: in RESULTS.md, not in the summary table) | bench_cvat_xml.py | .venv |
+| X2 | CVAT XML reading vs Datumaro (no saved headline: not in the summary) | bench_cvat_xml.py | .venv |
 """
 
 from __future__ import annotations
