@@ -6,8 +6,9 @@ and the `tfrecord` package; .venv-beam: Apache Beam), one after another on a qui
 by each script's full printed output. With ``--readme README.md`` the summary also replaces the part of the
 README between ``<!-- bench:start -->`` and ``<!-- bench:end -->``.
 
-A script's headline comes from the JSON it saves with ``bench/results.py`` (``record("P4", …)``); for a script
-that saves none, the lines of its output that state a ratio against a target are shown instead.
+A row of the summary table comes from the JSON a script saves with ``bench/results.py`` (``record("P4", …)``):
+a figure with no saved result (a script that records none, failed or was not run) is left out of the table, so
+the table states only figures with their targets; the script's full output is still in ``RESULTS.md``.
 
     python bench/run_all.py [--only P1,P4] [--quick] [--readme README.md]
 
@@ -22,7 +23,7 @@ With ``--only``, the figures not run keep their rows from the last run that save
 | P5 | 2 workers vs 1 on the mask case | bench_masks.py (same run as P3) | .venv-interop |
 | P6 | Beam runner output identical to the local output | bench_beam.py | .venv-beam |
 | X1 | CVAT XML export with images vs Datumaro | bench_export.py | .venv |
-| X2 | CVAT XML reading vs Datumaro | bench_cvat_xml.py | .venv |
+| X2 | CVAT XML reading vs Datumaro (no saved headline: not in the summary) | bench_cvat_xml.py | .venv |
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ class Bench:
     venv: str
     ids: dict[str, str]  # result id -> what the figure is
     quick_args: list[str] = field(default_factory=list)  # smaller sizes for a fast check of the whole chain
-    headline_markers: tuple[str, ...] = ("target", "vs 1:", "identical")
 
 
 BENCHES = [
@@ -109,14 +109,6 @@ def run_bench(bench: Bench, quick: bool) -> tuple[str, float, int]:
     return "".join(lines), time.perf_counter() - started, code
 
 
-def headline(output: str, markers: tuple[str, ...]) -> str:
-    """The lines of a script's output that state a result against a target (for scripts that record no JSON)."""
-    found = [
-        line.strip() for line in output.splitlines() if any(marker in line for marker in markers) and "|" not in line
-    ]
-    return "<br>".join(found[:3])
-
-
 def summary_table(rows: list[tuple[str, str, str, str, str]]) -> str:
     lines = ["| | figure | tfodkit (and the comparison) | target | met |", "|---|---|---|---|:---:|"]
     lines += [
@@ -142,6 +134,11 @@ def saved_row(result_id: str, title: str) -> tuple[str, str, str, str, str]:
     return result_id, saved.get("title") or title, saved["result"], saved.get("target", ""), met
 
 
+def saved_rows(bench: Bench) -> list[tuple[str, str, str, str, str]]:
+    """The rows of ``bench``'s figures that have a saved result; the others are left out of the table."""
+    return [saved_row(result_id, title) for result_id, title in bench.ids.items() if load(result_id) is not None]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="comma-separated ids (P1,P4,…): run only the scripts giving them")
@@ -156,12 +153,10 @@ def main() -> None:
     rows: list[tuple[str, str, str, str, str]] = []
     sections: list[str] = []
     for bench in BENCHES:
-        if wanted and not wanted & set(bench.ids):  # not run now: its row from the last run, when there is one
-            rows.extend(saved_row(result_id, title) for result_id, title in bench.ids.items() if load(result_id))
+        if wanted and not wanted & set(bench.ids):  # not run now: its rows from the last run, when there are some
+            rows.extend(saved_rows(bench))
             continue
         if not (BENCH / bench.script).exists():
-            for result_id, title in bench.ids.items():
-                rows.append((result_id, title, f"({bench.script} not written yet)", "", ""))
             continue
         for result_id in bench.ids:
             clear(result_id)
@@ -170,12 +165,7 @@ def main() -> None:
         sections.append(
             f"### {', '.join(bench.ids)}: {bench.script} ({bench.venv}, {seconds:.0f} s){status}\n\n{output.strip()}\n"
         )
-        for result_id, title in bench.ids.items():
-            if load(result_id) is not None:
-                rows.append(saved_row(result_id, title))
-            else:
-                found = headline(output, bench.headline_markers) or f"see {bench.script} below"
-                rows.append((result_id, title, found, "", ""))
+        rows.extend(saved_rows(bench))  # a figure the script saved no result for stays out of the table
 
     machine = f"{sys.platform}, {__import__('os').cpu_count()} cores"
     stamp = time.strftime("%Y-%m-%d %H:%M")
