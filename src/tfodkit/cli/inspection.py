@@ -531,18 +531,19 @@ def diff_command(
     """
     from tfodkit.inspection.diff import diff
 
-    report = diff(
-        path_a,
-        path_b,
-        format_a=format_a,
-        format_b=format_b,
-        options_a={"label_map": label_map_a, "images_dir": images_a},
-        options_b={"label_map": label_map_b, "images_dir": images_b},
-        iou_threshold=iou_threshold,
-        tolerance=tolerance,
-        compare_images=not no_images,
-        compare_subsets=subsets,
-    )
+    with progress_bar(not as_json, f"diff {path_a} {path_b}", "items"):
+        report = diff(
+            path_a,
+            path_b,
+            format_a=format_a,
+            format_b=format_b,
+            options_a={"label_map": label_map_a, "images_dir": images_a},
+            options_b={"label_map": label_map_b, "images_dir": images_b},
+            iou_threshold=iou_threshold,
+            tolerance=tolerance,
+            compare_images=not no_images,
+            compare_subsets=subsets,
+        )
     if as_json:
         _echo_json(report.as_dict())
     else:
