@@ -180,8 +180,11 @@ def _print_report(report: ConvertReport, target: str, as_json: bool, quiet: bool
     skipped += f", {sum(report.losses.values())} losses (above)" if report.losses else ""
     label_maps = [output for output in report.outputs if output.endswith(".pbtxt") and output != target]
     written_label_map = f" (label map: {label_maps[-1]})" if label_maps else ""
+    objects = f"{report.objects} objects" + (
+        f" written of {report.objects_read} read" if report.objects_read != report.objects else ""
+    )
     click.echo(
-        f"{report.source_format} -> {report.target_format}: {report.items} images, {report.objects} objects, "
+        f"{report.source_format} -> {report.target_format}: {report.items} images, {objects}, "
         f"{report.labels} labels (subsets: {subsets}){skipped} in {report.seconds:.2f} s -> {target}{written_label_map}"
     )
 
