@@ -217,11 +217,12 @@ def convert_and_report(
     if common["runner"] == "beam":
         if on_error != "stop":
             raise UsageError("--on-error skip works with --runner local only")
-        if common["clip"]:
-            raise UsageError("--clip works with --runner local only")
         from tfodkit.beam import convert_with_beam
 
-        report = convert_with_beam(source, target, **conversion, beam_options=list(common["beam_options"]))
+        report = convert_with_beam(
+            source, target, **conversion, beam_options=list(common["beam_options"]), overwrite=common["overwrite"],
+            clip=common["clip"], strict=common["strict"],
+        )
     else:
         with (
             _progress_bar(not quiet and not as_json, source, from_format, to_format) as progress,
