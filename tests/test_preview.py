@@ -136,15 +136,21 @@ def test_output_folder_rules_and_cli(records: Path, tmp_path: Path, capsys: pyte
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "thesis.tex").write_text("precious")
-    with pytest.raises(UsageError, match="not an earlier preview"):
+    with pytest.raises(UsageError, match="exists; --overwrite replaces it"):
         preview(str(records), str(busy))
+    with pytest.raises(UsageError, match="not an earlier preview"):
+        preview(str(records), str(busy), overwrite=True)
     assert (busy / "thesis.tex").read_text() == "precious"
     out = tmp_path / "out"
     assert run("preview", str(records), "-o", str(out), "--limit", "1", "--json") == 0
     assert json.loads(capsys.readouterr().out)["images"] == 1
-    assert run("preview", str(records), "-o", str(out)) == 0  # an earlier preview is replaced
+    assert run("preview", str(records), "-o", str(out)) == 2  # an output that exists needs --overwrite
+    assert len(list((out / "images").glob("*.png"))) == 1
+    assert run("preview", str(records), "-o", str(out), "--overwrite") == 0  # an earlier preview is replaced
     assert len(list((out / "images").glob("*.png"))) == 4
     assert run("preview", str(records), "-o", str(busy)) == 2
+    assert run("preview", str(records), "-o", str(busy), "--overwrite") == 2  # not an earlier preview: never
+    assert (busy / "thesis.tex").read_text() == "precious"
 
 
 # ------------------------------------------------------------------------------------------ labels in other scripts

@@ -72,12 +72,26 @@ def test_conversion_tells_the_bar_its_total(tmp_path: Path, dataset: Dataset) ->
     assert _listen(progress.start, 3).totals == [3] and progress.total_of(None, str(records), "tfrecord") is None
 
 
+def test_diff_counts_the_items_of_both_sides(tmp_path: Path, dataset: Dataset) -> None:
+    from tfodkit.inspection.diff import diff
+
+    records = tmp_path / "train.tfrecord"
+    tfod.write(dataset, str(records), save_images=False)
+    voc.write(dataset, str(tmp_path / "voc"))
+    count = len(list(dataset))
+    recorder = _listen(diff, str(records), str(tmp_path / "voc"), format_b="voc", compare_images=False)
+    assert recorder.totals == [None] and recorder.done == 2 * count  # records without an index: total unknown
+    write_index(str(records))
+    recorder = _listen(diff, str(records), str(tmp_path / "voc"), format_b="voc", compare_images=False)
+    assert recorder.totals == [2 * count] and recorder.done == 2 * count
+
+
 class FakeTerminal(io.StringIO):
     def isatty(self) -> bool:
         return True
 
 
-@pytest.mark.parametrize("command", ["validate", "info", "stats", "convert"])
+@pytest.mark.parametrize("command", ["validate", "info", "stats", "convert", "diff"])
 def test_the_cli_draws_a_bar_only_on_a_terminal(
     tmp_path: Path, dataset: Dataset, command: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -89,6 +103,8 @@ def test_the_cli_draws_a_bar_only_on_a_terminal(
     arguments = [command, str(records)]
     if command == "convert":
         arguments = [command, str(records), str(tmp_path / "o.json"), "--to", "coco"]
+    if command == "diff":
+        arguments = [command, str(records), str(records)]
     terminal = FakeTerminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     drawn: list[str] = []

@@ -1,9 +1,9 @@
 """Property: for any formats A and B, A -> B -> A either diffs clean or every difference `tfod diff` finds was
 counted in the two conversions' losses (diff change kinds mapped to loss kinds below).
 
-Generated data: embedded JPEGs, boxes touching the right/bottom edge, polygons, masks, crowd regions with an
-RLE-shaped mask, non-ASCII labels. Unlabeled objects (label id 0, not in the label map) are another feature:
-``UNLABELED`` is the hook that adds them once every format handles them.
+Generated data: embedded JPEGs, boxes touching the right/bottom edge and boxes that are the whole image (exactly
+on the border), polygons, masks, crowd regions with an RLE-shaped mask, non-ASCII labels, and unlabeled objects
+(label id 0, not in the label map: TFRecord keeps them, the folder formats leave them out as ``unlabeled_object``).
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tfodkit.inspection.diff import diff_datasets
+from tfodkit.losses import counting_losses
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.pipeline import convert, read_dataset, write_dataset
 from tfodkit.samples import make_jpeg
+from tfodkit.target_fit import fit_to_target
 
 FORMATS = {  # format -> the target name it writes to
     "tfrecord": "data.tfrecord",
@@ -29,12 +31,12 @@ FORMATS = {  # format -> the target name it writes to
     "yolo": "yolo",
 }
 LABELS = LabelMap.from_names(["car", "café", "人"])
-UNLABELED = False  # hook: set True when unlabeled objects (label id 0) are written and read by every format
+UNLABELED = True  # unlabeled objects (label id 0) are generated
 WIDTH, HEIGHT = 40, 30
 
 # A difference of this diff kind is accounted for by any of these loss kinds in A -> B or B -> A.
 EXPLAINED_BY: dict[str, set[str]] = {
-    "removed": {"polygon_not_exported", "crowd_not_written", "coco_box_skipped"},
+    "removed": {"polygon_not_exported", "crowd_not_written", "coco_box_skipped", "unlabeled_object"},
     "polygons_changed": {"polygon_as_box", "polygon_as_mask", "mask_as_polygon"},
     "masks_changed": {"mask_as_box", "mask_as_polygon", "polygon_as_mask", "polygon_as_box", "rle_not_kept"},
     "attributes_changed": {"attribute_dropped"},
@@ -42,8 +44,10 @@ EXPLAINED_BY: dict[str, set[str]] = {
 }
 
 
-def _object(kind: str, x: int, y: int, edge: bool) -> tuple[list[float], list[np.ndarray], Mask | None, bool]:
-    right, bottom = (WIDTH, HEIGHT) if edge else (x + 9, y + 7)
+def _object(kind: str, x: int, y: int, edge: str) -> tuple[list[float], list[np.ndarray], Mask | None, bool]:
+    if edge == "whole":  # every side exactly on the image border
+        x, y = 0, 0
+    right, bottom = (WIDTH, HEIGHT) if edge in ("right_bottom", "whole") else (x + 9, y + 7)
     box = [float(x), float(y), float(right), float(bottom)]
     if kind == "polygon":
         points = np.array([[x, y], [right, y], [right, bottom], [x, bottom]], dtype=np.float64)
@@ -60,14 +64,14 @@ objects_strategy = st.lists(
         st.sampled_from(["box", "polygon", "mask", "crowd"]),
         st.integers(0, WIDTH - 12),
         st.integers(0, HEIGHT - 10),
-        st.booleans(),
+        st.sampled_from(["inside", "right_bottom", "whole"]),
         st.integers(0 if UNLABELED else 1, len(LABELS)),  # 0: an unlabeled object
     ),
     max_size=3,
 )
 
 
-def make_dataset(specs: list[list[tuple[str, int, int, bool, int]]]) -> Dataset:
+def make_dataset(specs: list[list[tuple[str, int, int, str, int]]]) -> Dataset:
     items = []
     for index, objects in enumerate(specs):
         parts = [_object(kind, x, y, edge) for kind, x, y, edge, _ in objects]
@@ -101,7 +105,8 @@ def test_a_to_b_to_a_loses_only_what_it_says(
 ) -> None:
     folder = tmp_path_factory.mktemp("roundtrip")
     a_path = str(folder / ("a-" + FORMATS[first]))
-    write_dataset(make_dataset(specs), a_path, first, save_images=True)
+    with counting_losses():  # A as the format holds it: a folder format's A has no unlabeled objects
+        write_dataset(fit_to_target(make_dataset(specs), first), a_path, first, save_images=True)
     b_path = str(folder / ("b-" + FORMATS[second]))
     keep = {"save_images": True}  # images beside CVAT XML are not embedded by default (tested in test_losses)
     there = convert(a_path, b_path, from_format=first, to_format=second, write_options=keep)
@@ -121,3 +126,11 @@ def test_a_to_b_to_a_loses_only_what_it_says(
 def test_the_mapping_accounts_by_kind() -> None:
     assert unexplained(Counter(removed=2), Counter(polygon_not_exported=2)) == {}
     assert unexplained(Counter(moved=1), Counter(polygon_as_box=1)) == {"moved": 1}  # boxes never move
+    assert unexplained(Counter(removed=1), Counter(unlabeled_object=1)) == {}
+
+
+def test_the_generated_data_has_unlabeled_objects_and_whole_image_boxes() -> None:
+    dataset = make_dataset([[("box", 5, 5, "whole", 0), ("polygon", 3, 4, "inside", 2)]])
+    item = next(iter(dataset))
+    assert item.objects.label_ids.tolist() == [0, 2] and LABELS.name_of(0) is None
+    assert item.objects.boxes.tolist()[0] == [0.0, 0.0, WIDTH, HEIGHT]

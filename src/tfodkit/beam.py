@@ -12,6 +12,14 @@
 4. :class:`WriteDetectionRecords` writes sharded TFRecords with Beam's ``WriteToTFRecord``
    (``NAME-0000i-of-0000N.tfrecord``, through a temporary folder and a rename) and ``label_map.pbtxt``.
 
+Output rules, ``--clip`` and losses are the local run's: an output that exists needs ``overwrite``, one that is,
+holds or lies inside an input is refused (checked before the pipeline is built, as
+:func:`tfodkit.pipeline.write_dataset` does); ``clip`` is handed to each worker (the clip policy is a context
+variable, which does not cross processes); what a worker cannot keep is counted as Beam metrics
+(``loss:<kind>:<message>``) and gathered into ``report.losses``. ``strict`` cannot stop the workers at the first
+loss the way the local run does: the run ends, and when anything was lost the files it wrote are removed and a
+:class:`~tfodkit.errors.LossError` is raised.
+
 The records are the same bytes as the local writer's (``tfod convert`` without ``--runner beam``); which shard
 holds which record, and the order inside a shard, is Beam's choice (the local writer puts an item in shard
 ``crc32(id) % N``, in input order). Local runs use Beam's ``FnApiRunner`` by default: the ``DirectRunner``
@@ -24,12 +32,15 @@ Example (the CLI does the same with ``tfod convert SRC OUT --to tfrecord --runne
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from tfodkit.errors import UsageError
+from tfodkit import losses as loss_accounting
+from tfodkit.boxes import clipping_boxes
+from tfodkit.errors import LossError, UsageError
 from tfodkit.model import Dataset, Item, Label, LabelMap
 from tfodkit.pipeline import ConvertReport, Transform, check_options, read_dataset, retarget_labels
 from tfodkit.transforms import apply_transforms
@@ -72,6 +83,21 @@ def _prepared(
     return apply_transforms(dataset, transforms)
 
 
+@contextlib.contextmanager
+def _worker_context(clip: bool) -> Iterator[None]:
+    """What a local run sets around its work, set again in a Beam worker (another process): the clip policy, and
+    a loss count sent on as Beam metrics when the block ends."""
+    with loss_accounting.counting_losses() as losses, clipping_boxes(clip):
+        try:
+            yield
+        finally:
+            for kind, count in losses.counts.items():
+                Metrics.counter(_METRICS_NAMESPACE, f"{_LOSS_PREFIX}{kind}:{losses.messages[kind]}").inc(count)
+
+
+_LOSS_PREFIX = "loss:"
+
+
 class _UnmatchedCounter:
     """``Counter.update`` for :func:`retarget_labels`, counting into Beam metrics."""
 
@@ -90,19 +116,22 @@ class _ReadDoFn(beam.DoFn):
         read_options: Mapping[str, Any],
         transforms: Sequence[Transform],
         target_labels: Sequence[str] | None,
+        clip: bool = False,
     ) -> None:
         self.source = source
         self.from_format = from_format
         self.read_options = dict(read_options)
         self.transforms = list(transforms)
         self.target_labels = None if target_labels is None else list(target_labels)
+        self.clip = clip
 
     def process(self, _: object) -> Iterator[Any]:
         dataset = _prepared(
             self.source, self.from_format, self.read_options, self.transforms, self.target_labels, _UnmatchedCounter()
         )
-        for item in dataset:
-            yield item, _labels_of(item, dataset.label_map)
+        with _worker_context(self.clip):
+            for item in dataset:
+                yield item, _labels_of(item, dataset.label_map)
         # Readers may add labels while reading: the map is complete only now.
         yield beam.pvalue.TaggedOutput(
             LABEL_MAP_OUTPUT, [(label.id, label.name, label.display_name) for label in dataset.label_map]
@@ -119,7 +148,8 @@ class ReadItems(beam.PTransform):
     ``[(id, name, display name), …]`` (the dataset's label map once every item was read).
 
     ``source``/``from_format``/``read_options`` are those of :func:`tfodkit.pipeline.read_dataset`; ``transforms``
-    and ``target_labels`` act as in :func:`tfodkit.pipeline.convert`. The source must be readable where the
+    and ``target_labels`` act as in :func:`tfodkit.pipeline.convert`, as does ``clip`` (boxes reaching outside
+    the image clipped and counted, not errors). The source must be readable where the
     pipeline's workers run (a bucket URL on a cluster).
     """
 
@@ -131,9 +161,10 @@ class ReadItems(beam.PTransform):
         read_options: Mapping[str, Any] | None = None,
         transforms: Sequence[Transform] = (),
         target_labels: Sequence[str] | None = None,
+        clip: bool = False,
     ) -> None:
         super().__init__()
-        self._read = _ReadDoFn(source, from_format, read_options or {}, transforms, target_labels)
+        self._read = _ReadDoFn(source, from_format, read_options or {}, transforms, target_labels, clip)
 
     def expand(self, pbegin: Any) -> Any:
         return (
@@ -152,10 +183,18 @@ class _EncodeDoFn(beam.DoFn):
         self.objects = Metrics.counter(_METRICS_NAMESPACE, "objects")
 
     def process(self, element: tuple[Item, dict[int, str]]) -> Iterator[tuple[str, bytes]]:
-        from tfodkit.formats.tfod import item_to_example
+        from tfodkit.formats.tfod import count_record_losses, item_to_example
 
         item, names = element
         label_map = LabelMap(Label(label_id, name) for label_id, name in sorted(names.items()))
+        with _worker_context(False):  # what the records cannot hold, counted as the local writer counts it
+            tally = loss_accounting.Tally()
+            count_record_losses(item, tally, save_images=self.save_images)
+            tally.report()
+            if self.save_images and not item.image.has_bytes:
+                loss_accounting.report_loss(
+                    "image_missing", 1, "images had no bytes to embed; their image/encoded is empty"
+                )
         example = item_to_example(item, label_map, save_images=self.save_images, numerical_masks=self.numerical_masks)
         self.items.inc()
         self.objects.inc(len(item.objects))
@@ -302,6 +341,7 @@ class ConvertToTFRecords(beam.PTransform):
         shards: int | None = None,
         compression: str | None = None,
         subsets: Sequence[str] | None = None,
+        clip: bool = False,
     ) -> None:
         super().__init__()
         self.read = ReadItems(
@@ -310,6 +350,7 @@ class ConvertToTFRecords(beam.PTransform):
             read_options=read_options,
             transforms=transforms,
             target_labels=target_labels,
+            clip=clip,
         )
         self.encode = EncodeExamples(save_images=save_images, numerical_masks=numerical_masks)
         self.write = WriteDetectionRecords(target, shards=shards, compression=compression, subsets=subsets)
@@ -366,10 +407,18 @@ def convert_with_beam(
     target_labels: Sequence[str] | None = None,
     beam_options: Iterable[str] = (),
     workers: int = 1,
+    overwrite: bool = False,
+    clip: bool = False,
+    strict: bool = False,
 ) -> ConvertReport:
-    """Run :class:`ConvertToTFRecords` on a Beam runner and wait; the report's counts come from Beam metrics."""
+    """Run :class:`ConvertToTFRecords` on a Beam runner and wait; the report's counts come from Beam metrics.
+
+    ``overwrite``, ``clip`` and ``strict`` are :func:`tfodkit.pipeline.convert`'s; see the module docstring for
+    how ``strict`` differs (the run ends first, then its files are removed).
+    """
     import time
 
+    from tfodkit import output_safety
     from tfodkit.formats import detect_format, get_format
 
     if to_format != "tfrecord":
@@ -381,10 +430,17 @@ def convert_with_beam(
         raise UsageError("--shard-size is not available with --runner beam (Beam shards by count): use --shards N")
     source_format = from_format or detect_format(source)
     read_options = {name: value for name, value in dict(read_options or {}).items() if value is not None}
+    check_options(get_format(source_format), read_options, "read")
+    inputs = output_safety.input_paths(source, read_options)
+    target = output_safety.prepare_output(get_format("tfrecord"), target, inputs, overwrite, write_options)
+    existed = _existing_files(target)
     _, _, single_file = split_record_target(target)
-    subsets = (
-        None if single_file else _subsets_of(_prepared(source, source_format, read_options, transforms, target_labels))
-    )
+    with clipping_boxes(clip), loss_accounting.counting_losses():  # this pass's losses are the workers' too
+        subsets = (
+            None
+            if single_file
+            else _subsets_of(_prepared(source, source_format, read_options, transforms, target_labels))
+        )
     convert = ConvertToTFRecords(
         source,
         target,
@@ -397,14 +453,55 @@ def convert_with_beam(
         shards=write_options.get("shards"),
         compression=write_options.get("compression"),
         subsets=subsets,
+        clip=clip,
     )
     pipeline = beam.Pipeline(options=pipeline_options(beam_options, workers=workers))
     _ = pipeline | "ConvertToTFRecords" >> convert
     result = pipeline.run()
     result.wait_until_finish()
     report = _report_from_metrics(result, source_format)
+    report.objects_read = report.objects  # a TFRecord leaves no object out
     report.seconds = time.perf_counter() - started
+    if strict and report.losses:
+        _remove_new_files(target, existed)
+        kind, count = report.losses.most_common(1)[0]
+        written = "left on the object store" if "://" in target else "removed"
+        raise LossError(f"--strict: {count} {report.loss_messages[kind]} (the files written are {written})", kind=kind)
     return report
+
+
+def _existing_files(target: str) -> dict[str, int]:
+    """The files a record target (a file's family and label map, or a folder) holds before the run, with their
+    modification times."""
+    return {} if "://" in target else {path: os.stat(path).st_mtime_ns for path in _output_files(target)}
+
+
+def _output_files(target: str) -> set[str]:
+    from tfodkit.formats.tfod import LABEL_MAP_NAME, output_family
+
+    prefix, _, single_file = split_record_target(target)
+    if single_file:
+        return {str(path) for path in output_family(target) if path.is_file()} | (
+            {os.path.join(os.path.dirname(prefix), LABEL_MAP_NAME)}
+            if os.path.isfile(os.path.join(os.path.dirname(prefix), LABEL_MAP_NAME))
+            else set()
+        )
+    return {os.path.join(prefix, name) for name in os.listdir(prefix)} if os.path.isdir(prefix) else set()
+
+
+def _remove_new_files(target: str, existed: dict[str, int]) -> None:
+    """--strict after the run: remove the files it wrote; files it did not touch stay (one it rewrote, with
+    ``overwrite``, is not the old one any more: it goes too)."""
+    if "://" in target:
+        return  # an object store: left as Beam wrote it
+    for path in _output_files(target):
+        with contextlib.suppress(OSError):
+            if existed.get(path) != os.stat(path).st_mtime_ns:
+                os.remove(path)
+    prefix, _, single_file = split_record_target(target)
+    if not single_file and not existed:
+        with contextlib.suppress(OSError):
+            os.rmdir(prefix)
 
 
 def _report_from_metrics(result: Any, source_format: str) -> ConvertReport:
@@ -426,6 +523,10 @@ def _report_from_metrics(result: Any, source_format: str) -> ConvertReport:
             report.unmatched_labels[name[len("unmatched:") :]] = value
         elif name.startswith("label:"):
             report.objects_per_label[name[len("label:") :]] = value
+        elif name.startswith(_LOSS_PREFIX):
+            kind, _, message = name[len(_LOSS_PREFIX) :].partition(":")
+            report.losses[kind] += value
+            report.loss_messages.setdefault(kind, message)
     return report
 
 

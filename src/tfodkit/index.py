@@ -35,7 +35,7 @@ import numpy as np
 
 from tfodkit.errors import CorruptRecordError, FormatError, UsageError
 from tfodkit.records import detect_compression, expand_sources, masked_crc32c, record_offsets
-from tfodkit.storage import atomic_file, is_url, open_input
+from tfodkit.storage import atomic_file, check_output, is_url, open_input
 
 INDEX_SUFFIX = ".idx"
 FRAME_OVERHEAD = 16  # 8 length bytes + 4 length CRC + 4 data CRC
@@ -73,19 +73,47 @@ def build_index(record_path: str | os.PathLike[str]) -> np.ndarray:
     return index
 
 
-def write_index(record_path: str | os.PathLike[str], index_path: str | os.PathLike[str] | None = None) -> str:
-    """Index one plain TFRecord file; returns the index path (default :func:`index_path_for`), written atomically."""
+def write_index(
+    record_path: str | os.PathLike[str], index_path: str | os.PathLike[str] | None = None, *, overwrite: bool = False
+) -> str:
+    """Index one plain TFRecord file; returns the index path (default :func:`index_path_for`), written atomically.
+
+    An index file that is already there is left alone when it says what this one would, and replaced when it is
+    an index (``"<offset> <size>"`` lines) of other records: a stale index makes readers fail, and rewriting
+    it is what indexing is for. Anything else there (a file that is no index, a folder) is not ours to replace:
+    refused unless ``overwrite`` (:func:`tfodkit.storage.check_output`).
+    """
     index = build_index(record_path)
     target = os.fspath(index_path) if index_path is not None else index_path_for(record_path)
+    text = "".join(f"{offset} {size}\n" for offset, size in index.tolist()).encode("ascii")
+    existing = _existing_index(target)
+    if existing is not None and np.array_equal(existing, index):
+        return target  # already up to date: not rewritten
+    if existing is None:
+        check_output(target, inputs=[record_path], overwrite=overwrite)
     with atomic_file(target) as out:
-        out.write("".join(f"{offset} {size}\n" for offset, size in index.tolist()).encode("ascii"))
+        out.write(text)
     return target
 
 
-def index_files(source: str | os.PathLike[str] | Iterable[str]) -> list[tuple[str, str]]:
+def _existing_index(path: str) -> np.ndarray | None:
+    """The rows of the index file at ``path``, or None when there is none or it is not an index file."""
+    exists = _url_exists(path) if is_url(path) else os.path.isfile(path)
+    return _readable_index(path) if exists else None
+
+
+def _readable_index(path: str) -> np.ndarray | None:
+    try:
+        return read_index(path)
+    except (FormatError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def index_files(source: str | os.PathLike[str] | Iterable[str], *, overwrite: bool = False) -> list[tuple[str, str]]:
     """Index every record file ``source`` names: a file, a folder, a glob, a sharded name, or a list of those.
 
-    Returns ``[(record file, index file), …]``.
+    Returns ``[(record file, index file), …]``. ``overwrite``: see :func:`write_index`. Every index path is
+    checked before any is written, so a refusal writes nothing.
     """
     sources = [source] if isinstance(source, (str, os.PathLike)) else list(source)
     files: list[str] = []
@@ -97,7 +125,11 @@ def index_files(source: str | os.PathLike[str] | Iterable[str]) -> list[tuple[st
             files.extend(file for _, group in record_files(text) for file in group)
         else:
             files.extend(expand_sources(text))
-    return [(path, write_index(path)) for path in files]
+    for path in files:  # refuse before writing anything
+        target = index_path_for(path)
+        if _existing_index(target) is None:
+            check_output(target, inputs=[path], overwrite=overwrite)
+    return [(path, write_index(path, overwrite=overwrite)) for path in files]
 
 
 def read_index(index_path: str | os.PathLike[str]) -> np.ndarray:

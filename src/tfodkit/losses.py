@@ -64,6 +64,10 @@ class Losses:
 
 T = TypeVar("T")
 
+# Kinds whose count is objects a writer was handed and left out of its output entirely (not written as less):
+# a conversion's summary subtracts them from the objects it counted on the way to the writer.
+OBJECTS_LEFT_OUT = frozenset({"crowd_not_written", "polygon_not_exported"})
+
 _LOSSES: ContextVar[Losses | None] = ContextVar("tfodkit_losses", default=None)
 
 

@@ -45,7 +45,8 @@ class ConvertReport:
     source_format: str
     target_format: str
     items: int = 0
-    objects: int = 0
+    objects: int = 0  # objects written: handed to the writer, less those it left out (losses.OBJECTS_LEFT_OUT)
+    objects_read: int = 0  # objects the input held (before labels, transforms and the target's limits)
     items_per_subset: Counter[str] = field(default_factory=Counter)
     objects_per_label: Counter[str] = field(default_factory=Counter)
     labels: int = 0
@@ -67,6 +68,7 @@ class ConvertReport:
             "to": self.target_format,
             "items": self.items,
             "objects": self.objects,
+            "objects_read": self.objects_read,
             "labels": self.labels,
             "items_per_subset": dict(self.items_per_subset),
             "objects_per_label": dict(self.objects_per_label),
@@ -181,6 +183,7 @@ def convert(
         dataset = read_dataset(source, source_format, **read_options)
         progress_events.start(progress_events.total_of(dataset.length, source, source_format))  # a CLI bar's total
         report = ConvertReport(source_format, to_format)
+        dataset = _counting_read(dataset, report)
         if target_labels is not None:
             dataset = retarget_labels(dataset, target_labels, report.unmatched_labels)
         fitted = fit_to_target(dataset, to_format)  # unlabeled objects, absolute image names (tfodkit.target_fit)
@@ -195,6 +198,7 @@ def convert(
             write_dataset(counted, target, to_format, workers=workers, overwrite=overwrite, inputs=inputs, **write_options)
     report.outputs = list(written)
     report.losses = Counter(losses.counts)
+    report.objects -= sum(report.losses[kind] for kind in loss_accounting.OBJECTS_LEFT_OUT)
     report.loss_messages = dict(losses.messages)
     if skipped is not None:
         report.skipped = skipped.count
@@ -202,6 +206,18 @@ def convert(
     report.labels = len(dataset.label_map)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _counting_read(dataset: Dataset, report: ConvertReport) -> Dataset:
+    """``dataset`` counting its objects into ``report.objects_read`` (one pass: each pass starts over)."""
+
+    def items() -> Iterator[Item]:
+        report.objects_read = 0
+        for item in dataset:
+            report.objects_read += len(item.objects)
+            yield item
+
+    return Dataset(items, dataset.label_map, name=dataset.name, length=dataset.length)
 
 
 def _counting(

@@ -1,5 +1,5 @@
-"""Progress of long runs (``convert``, ``validate``, ``stats``, ``info``, ``preview``): the library says how far it
-is, a progress bar (the CLI's, on a terminal) listens.
+"""Progress of long runs (``convert``, ``validate``, ``stats``, ``info``, ``preview``, ``diff``): the library says
+how far it is, a progress bar (the CLI's, on a terminal) listens.
 
 The work calls :func:`start` once with the total when it is known (records from ``.idx`` index files,
 ``Dataset.length`` for readers that count in their annotation pass) and :func:`advance` as it goes; with no

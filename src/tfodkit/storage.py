@@ -522,9 +522,12 @@ def open_binary(path: str | os.PathLike[str], *, header_only: bool = False) -> I
     if not is_url(path):
         return open(path, "rb")
     filesystem, inner = _url_filesystem(str(path))
-    if header_only:
-        return filesystem.open(inner, "rb", cache_type="none")  # type: ignore[no-any-return]
-    return filesystem.open(inner, "rb")  # type: ignore[no-any-return]
+    stream = filesystem.open(inner, "rb", cache_type="none") if header_only else filesystem.open(inner, "rb")
+    # fsspec does not cache archive filesystems (zip://, tar://), and one closes its container when collected: the
+    # stream holds it, or its first read fails with "seek of closed file".
+    with contextlib.suppress(AttributeError):
+        stream.tfodkit_filesystem = filesystem
+    return stream  # type: ignore[no-any-return]
 
 
 class UrlPath:

@@ -175,3 +175,69 @@ def test_usage_errors(
     )
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out.tfrecord").exists()
+
+
+# ------------------------------------------------------------------------------ output rules, --clip, losses, --strict
+BEAM = ["--runner", "beam", "--workers", "1"]
+
+
+def test_output_rules_are_the_local_ones(tmp_path: Path, cvat_xml: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "out" / "all.tfrecord"
+    target.parent.mkdir()
+    target.write_bytes(b"precious")
+    common = ["--from", "cvat", "--to", "tfrecord", "-q", *BEAM]
+    assert run("convert", str(cvat_xml), str(target), *common) == 2
+    assert "exists; --overwrite replaces it" in capsys.readouterr().err
+    assert target.read_bytes() == b"precious"
+    assert run("convert", str(cvat_xml), str(target), *common, "--overwrite") == 0
+    assert sum(1 for _ in read_records(str(target))) == 7
+    records = tmp_path / "records"
+    assert run("convert", str(cvat_xml), str(records), "--from", "cvat", "--to", "tfrecord", "-q") == 0
+    inside = records / "again" / "all.tfrecord"
+    again = ["--from", "tfrecord", "--to", "tfrecord", *BEAM, "--overwrite"]
+    assert run("convert", str(records), str(inside), *again) == 2
+    assert "lies inside the input" in capsys.readouterr().err
+    assert not inside.parent.exists()
+
+
+def _with_a_box_outside(cvat_xml: Path) -> Path:
+    import re
+
+    text = cvat_xml.read_text(encoding="utf-8")
+    text = re.sub(r'xbr="[0-9.]+"', 'xbr="400.0"', text, count=1)  # the images are 160 wide
+    cvat_xml.write_text(text, encoding="utf-8")
+    return cvat_xml
+
+
+def test_clip_and_losses_as_locally(tmp_path: Path, cvat_xml: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    source = str(_with_a_box_outside(cvat_xml))
+    common = ["--from", "cvat", "--to", "tfrecord", "--json"]
+    assert run("convert", source, str(tmp_path / "no" / "all.tfrecord"), *common, *BEAM) == 2  # no --clip: an error
+    assert "--clip" in capsys.readouterr().err
+    assert run("convert", source, str(tmp_path / "local" / "all.tfrecord"), *common, "--clip", "--workers", "1") == 0
+    local = json.loads(capsys.readouterr().out)
+    assert run("convert", source, str(tmp_path / "beam" / "all.tfrecord"), *common, "--clip", *BEAM) == 0
+    captured = capsys.readouterr()
+    beam = json.loads(captured.out)
+    assert local["losses"]["box_clipped"] == 1 and local["losses"]["polygon_as_box"] > 0
+    assert beam["losses"] == local["losses"]
+    assert "tfod: lost: 1 boxes" in captured.err or "tfod: lost: 1 " in captured.err
+    assert record_files(tmp_path / "beam") == record_files(tmp_path / "local")
+
+
+def test_strict_removes_what_the_run_wrote(tmp_path: Path, cvat_xml: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    common = ["--from", "cvat", "--to", "tfrecord", "-q", "--strict", *BEAM]
+    assert run("convert", str(cvat_xml), str(out / "all.tfrecord"), *common) == 2  # polygons kept as boxes only
+    assert "--strict:" in capsys.readouterr().err
+    assert sorted(path.name for path in out.iterdir()) == ["notes.txt"]
+    assert run("convert", str(cvat_xml), str(tmp_path / "folder"), *common) == 2
+    assert not (tmp_path / "folder").exists()
+    records = tmp_path / "records.tfrecord"
+    assert run("convert", str(cvat_xml), str(records), "--from", "cvat", "--to", "tfrecord", "-q") == 0
+    assert run("convert", str(records), str(out / "all.tfrecord"), *common[:1], "tfrecord", *common[2:]) == 0
+    assert sorted(path.name for path in out.iterdir()) == ["all.tfrecord", "label_map.pbtxt", "notes.txt"]

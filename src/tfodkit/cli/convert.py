@@ -180,8 +180,11 @@ def _print_report(report: ConvertReport, target: str, as_json: bool, quiet: bool
     skipped += f", {sum(report.losses.values())} losses (above)" if report.losses else ""
     label_maps = [output for output in report.outputs if output.endswith(".pbtxt") and output != target]
     written_label_map = f" (label map: {label_maps[-1]})" if label_maps else ""
+    objects = f"{report.objects} objects" + (
+        f" written of {report.objects_read} read" if report.objects_read != report.objects else ""
+    )
     click.echo(
-        f"{report.source_format} -> {report.target_format}: {report.items} images, {report.objects} objects, "
+        f"{report.source_format} -> {report.target_format}: {report.items} images, {objects}, "
         f"{report.labels} labels (subsets: {subsets}){skipped} in {report.seconds:.2f} s -> {target}{written_label_map}"
     )
 
@@ -214,11 +217,12 @@ def convert_and_report(
     if common["runner"] == "beam":
         if on_error != "stop":
             raise UsageError("--on-error skip works with --runner local only")
-        if common["clip"]:
-            raise UsageError("--clip works with --runner local only")
         from tfodkit.beam import convert_with_beam
 
-        report = convert_with_beam(source, target, **conversion, beam_options=list(common["beam_options"]))
+        report = convert_with_beam(
+            source, target, **conversion, beam_options=list(common["beam_options"]), overwrite=common["overwrite"],
+            clip=common["clip"], strict=common["strict"],
+        )
     else:
         with (
             _progress_bar(not quiet and not as_json, source, from_format, to_format) as progress,

@@ -11,12 +11,18 @@ import click
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the files indexed as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing.")
-def index_command(paths: tuple[str, ...], as_json: bool, quiet: bool) -> None:
+@click.option(
+    "--overwrite", is_flag=True, default=False, help="Replace a FILE.idx that is not an index file (else refused)."
+)
+def index_command(paths: tuple[str, ...], as_json: bool, quiet: bool, overwrite: bool) -> None:
     """Write FILE.idx beside each plain .tfrecord file: one "offset size" line per record.
 
     PATHS are files, folders, globs or sharded names (train.tfrecord for train-0000i-of-0000N.tfrecord), local
     or fsspec URLs. The format is the `tfrecord` package's and NVIDIA DALI's (tfrecord2idx), so their readers
     take these files; tfodkit.torch.DetectionDataset uses them for random access and shuffling.
+
+    An up-to-date FILE.idx is left as it is, a stale one (an index of other records) is rewritten; a FILE.idx
+    that is not an index file is refused unless --overwrite.
 
     \b
     Examples:
@@ -26,7 +32,7 @@ def index_command(paths: tuple[str, ...], as_json: bool, quiet: bool) -> None:
     """
     from tfodkit.index import index_files, read_index
 
-    written = index_files(list(paths))
+    written = index_files(list(paths), overwrite=overwrite)
     if as_json:
         click.echo(
             json.dumps(

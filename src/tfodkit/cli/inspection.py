@@ -43,6 +43,12 @@ def _input_options(function: Callable[..., Any]) -> Callable[..., Any]:
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
 
 
+def _overwrite_option(what: str) -> Callable[..., Any]:
+    return click.option(
+        "--overwrite", is_flag=True, default=False, help=f"Replace an existing {what} (else it is refused)."
+    )
+
+
 def _workers_option(default: int, help: str) -> Callable[..., Any]:
     return click.option("--workers", type=click.IntRange(min=1), default=default, show_default=True, help=help)
 
@@ -194,6 +200,7 @@ def _print_info(report: Any) -> None:
 # One process by default: stats cost about as much as reading (bench/bench_stats.py), and a second process only
 # pays when a core is idle; large files split into N parts with --workers N.
 @_workers_option(1, "Processes; large TFRecord files are split into this many parts (same result for any number).")
+@_overwrite_option("--plot folder")
 @_json_option
 def stats_command(
     path: str,
@@ -204,6 +211,7 @@ def stats_command(
     masks: bool,
     plot_dir: str | None,
     workers: int,
+    overwrite: bool,
     as_json: bool,
 ) -> int:
     """Statistics: objects per label and subset, objects per image, box sizes and aspect ratios, masks.
@@ -216,6 +224,10 @@ def stats_command(
     """
     from tfodkit.inspection.stats import compute_stats
 
+    if plot_dir is not None:  # refused before the (long) pass over the data, not after it
+        from tfodkit.storage import check_output
+
+        check_output(plot_dir, inputs=[path, label_map, images_dir], overwrite=overwrite)
     with progress_bar(not as_json, f"stats {path}"):
         report = compute_stats(
             path, format_name, masks=masks, label_map=label_map, images_dir=images_dir, subset=subset, workers=workers
@@ -224,7 +236,7 @@ def stats_command(
     if plot_dir is not None:
         from tfodkit.inspection.charts import write_stats_charts
 
-        charts = write_stats_charts(report, plot_dir)
+        charts = write_stats_charts(report, plot_dir, inputs=[path, label_map, images_dir], overwrite=overwrite)
     if as_json:
         document = report.as_dict()
         document["charts"] = [str(chart) for chart in charts]
@@ -407,6 +419,7 @@ def validate_command(
 @click.option("--subset", help="Only this subset.")
 @click.option("--label", "labels", multiple=True, help="Only images with an object of this label (repeatable).")
 @click.option("--no-masks", is_flag=True, help="Do not draw instance masks.")
+@_overwrite_option("earlier preview in --output")
 @_json_option
 def preview_command(
     path: str,
@@ -418,6 +431,7 @@ def preview_command(
     subset: str | None,
     labels: tuple[str, ...],
     no_masks: bool,
+    overwrite: bool,
     as_json: bool,
 ) -> int:
     """Draw images with boxes, label names and masks, and write an HTML gallery (index.html) that works offline.
@@ -440,6 +454,7 @@ def preview_command(
             images_dir=images_dir,
             label_map=label_map,
             masks=not no_masks,
+            overwrite=overwrite,
         )
     document = {
         "output": report.output,
@@ -516,18 +531,19 @@ def diff_command(
     """
     from tfodkit.inspection.diff import diff
 
-    report = diff(
-        path_a,
-        path_b,
-        format_a=format_a,
-        format_b=format_b,
-        options_a={"label_map": label_map_a, "images_dir": images_a},
-        options_b={"label_map": label_map_b, "images_dir": images_b},
-        iou_threshold=iou_threshold,
-        tolerance=tolerance,
-        compare_images=not no_images,
-        compare_subsets=subsets,
-    )
+    with progress_bar(not as_json, f"diff {path_a} {path_b}", "items"):
+        report = diff(
+            path_a,
+            path_b,
+            format_a=format_a,
+            format_b=format_b,
+            options_a={"label_map": label_map_a, "images_dir": images_a},
+            options_b={"label_map": label_map_b, "images_dir": images_b},
+            iou_threshold=iou_threshold,
+            tolerance=tolerance,
+            compare_images=not no_images,
+            compare_subsets=subsets,
+        )
     if as_json:
         _echo_json(report.as_dict())
     else:
@@ -593,8 +609,9 @@ def _print_diff(report: Any, show: int) -> None:
     show_default=True,
     help="Compression of the output.",
 )
+@_overwrite_option("TARGET")
 @_json_option
-def repair_command(source: str, target: str, compression: str, as_json: bool) -> int:
+def repair_command(source: str, target: str, compression: str, overwrite: bool, as_json: bool) -> int:
     """Copy every intact record of a damaged TFRecord file into a new file; report what was lost.
 
     Exit status: 0 nothing was lost, 1 damage found (the intact records are in TARGET), 2 could not read.
@@ -605,7 +622,7 @@ def repair_command(source: str, target: str, compression: str, as_json: bool) ->
     """
     from tfodkit.inspection.repair import repair
 
-    report = repair(source, target, compression=None if compression == "none" else compression)
+    report = repair(source, target, compression=None if compression == "none" else compression, overwrite=overwrite)
     if as_json:
         _echo_json(report.as_dict())
     else:

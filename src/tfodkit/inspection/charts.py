@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from tfodkit.inspection.preview import font_for, label_color, load_font
+from tfodkit.storage import atomic_path, check_output
 
 WIDTH = 960
 MAX_ROWS = 60
@@ -116,17 +117,34 @@ def bar_chart(
     image.save(path, format="PNG")
 
 
-def write_stats_charts(report: Any, folder: str | os.PathLike[str]) -> list[Path]:
-    """The charts of a :class:`~tfodkit.inspection.stats.StatsReport` as PNGs in ``folder``; returns their paths."""
+def write_stats_charts(
+    report: Any,
+    folder: str | os.PathLike[str],
+    *,
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+    overwrite: bool = False,
+) -> list[Path]:
+    """The charts of a :class:`~tfodkit.inspection.stats.StatsReport` as PNGs in ``folder``; returns their paths.
+
+    ``folder`` is an output like any other (:func:`tfodkit.storage.check_output`): refused when it exists and is
+    not empty unless ``overwrite`` (it is then replaced as a whole), and when it is, holds or lies inside one of
+    ``inputs``. It appears complete or not at all.
+    """
+    check_output(folder, inputs=inputs, overwrite=overwrite)
+    with atomic_path(folder) as temp:
+        temp.mkdir(parents=True)
+        names = _write_charts(report, temp)
+    return [Path(folder) / name for name in names]
+
+
+def _write_charts(report: Any, out: Path) -> list[str]:
     from tfodkit.inspection.stats import ASPECT_EDGES, PIXEL_EDGES, RELATIVE_EDGES
 
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
     written = []
 
     def save(name: str, *args: Any, **kwargs: Any) -> None:
         bar_chart(out / name, *args, **kwargs)
-        written.append(out / name)
+        written.append(name)
 
     totals = report.label_totals()[:MAX_ROWS]
     subsets = report.subsets

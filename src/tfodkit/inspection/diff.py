@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from tfodkit import progress
 from tfodkit.errors import FormatError
 from tfodkit.model import Dataset, Item, Mask
 
@@ -406,6 +407,7 @@ def diff_datasets(
     report = DiffReport(name_a, name_b, iou_threshold=iou_threshold, tolerance=tolerance)
     index: dict[str, _ItemSummary] = {}
     for item in a:
+        progress.advance()
         report.items_a += 1
         report.objects_a += len(item.objects)
         if item.id in index:
@@ -414,6 +416,7 @@ def diff_datasets(
         index[item.id] = _summary(item, a, compare_images)
     seen_b: set[str] = set()
     for item in b:
+        progress.advance()
         report.items_b += 1
         report.objects_b += len(item.objects)
         if item.id in seen_b:
@@ -471,6 +474,11 @@ def diff(
     format_b = format_b or detect_format(path_b)
     dataset_a = read_dataset(path_a, format_a, **(options_a or {}))
     dataset_b = read_dataset(path_b, format_b, **(options_b or {}))
+    totals = [
+        progress.total_of(dataset_a.length, path_a, format_a),
+        progress.total_of(dataset_b.length, path_b, format_b),
+    ]
+    progress.start(None if None in totals else sum(total or 0 for total in totals))  # A's items, then B's
     report = diff_datasets(dataset_a, dataset_b, name_a=str(path_a), name_b=str(path_b), **settings)
     report.format_a, report.format_b = format_a, format_b
     return report

@@ -43,7 +43,7 @@ from tfodkit import progress
 from tfodkit.errors import FormatError, TfodWarning, UsageError
 from tfodkit.inspection import gallery
 from tfodkit.model import Item, LabelMap
-from tfodkit.storage import atomic_path
+from tfodkit.storage import atomic_path, check_output
 
 # Distinct colours for the first labels (Tableau 10 and its lighter companions, reordered for contrast).
 PALETTE = (
@@ -370,17 +370,22 @@ def preview(
     label_map: str | None = None,
     masks: bool = True,
     title: str | None = None,
+    overwrite: bool = False,
 ) -> PreviewReport:
     """Draw the items of the dataset at ``path`` into ``output``: PNGs, thumbnails and ``index.html``.
 
     ``limit`` caps the number of images; ``subset`` keeps one subset; ``labels`` keeps images with at least
     one object of those labels (all their objects are drawn).
+
+    ``output`` follows the rule of every output (:func:`tfodkit.storage.check_output`): one that exists and is not
+    empty is refused unless ``overwrite``, one that is, holds or lies inside an input always; and ``overwrite``
+    replaces only an earlier preview (a folder with an ``index.html``), never another folder.
     """
     from tfodkit.pipeline import read_dataset
 
     dataset = read_dataset(path, format_name, label_map=label_map, images_dir=images_dir)
     target = Path(output)
-    _check_output(target)
+    _check_output(target, [path, label_map, images_dir], overwrite)
     report = PreviewReport(str(target))
     entries: list[_Entry] = []
     colors: dict[int, tuple[int, int, int]] = {}
@@ -442,8 +447,10 @@ def preview(
     return report
 
 
-def _check_output(target: Path) -> None:
+def _check_output(target: Path, inputs: list[str | None], overwrite: bool) -> None:
+    check_output(target, inputs=inputs, overwrite=overwrite)
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} exists and is not a folder")
     if target.is_dir() and any(target.iterdir()) and not (target / "index.html").is_file():
+        # --overwrite replaces an earlier preview, never a folder of other files
         raise UsageError(f"{target} is a folder that is not an earlier preview; give a new or empty folder")

@@ -21,7 +21,6 @@ Example:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +28,7 @@ from tfodkit.errors import UsageError
 from tfodkit.inspection.scan import DamagedRange, IntactRecord, scan_records
 from tfodkit.inspection.sources import RecordSource, framed_bytes, record_sources
 from tfodkit.records import RecordWriter
+from tfodkit.storage import check_output
 
 SAME = "same"
 
@@ -84,15 +84,15 @@ class RepairReport:
         }
 
 
-def repair(source: str, target: str, *, compression: str | None = SAME) -> RepairReport:
+def repair(source: str, target: str, *, compression: str | None = SAME, overwrite: bool = False) -> RepairReport:
     """Copy the intact records of the TFRecord file ``source`` to ``target`` and report what was lost.
 
     ``compression``: ``"same"`` (the input's), None, ``"gzip"`` or ``"zlib"``. ``target`` appears only when
-    the copy finished (it is written under a temporary name first).
+    the copy finished (it is written under a temporary name first). A ``target`` that exists is refused unless
+    ``overwrite``; the input itself always (:func:`tfodkit.storage.check_output`).
     """
     record_source = _single_source(source)
-    if os.path.exists(target) and os.path.samefile(source, target):
-        raise UsageError(f"{target}: repair writes a new file; give an output other than the input")
+    check_output(target, inputs=[source], overwrite=overwrite)
     with framed_bytes(record_source) as framed:
         target_compression = framed.compression if compression == SAME else compression
         report = RepairReport(
