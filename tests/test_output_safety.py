@@ -336,3 +336,15 @@ def test_a_folder_format_refuses_a_zip_name(tmp_path: Path, to_format: str, caps
     assert run("convert", str(source), str(tmp_path / "out.zip"), "--to", to_format) == 2
     assert "is written as a folder, not a zip" in capsys.readouterr().err
     assert not (tmp_path / "out.zip").exists()
+
+
+def test_an_output_in_the_images_beside_cvat_xml_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tfodkit.samples import make_cvat_dataset
+
+    annotations = make_cvat_dataset(str(tmp_path / "task"))
+    images = Path(annotations).parent / "images"
+    before = sorted(path.name for path in images.iterdir())
+    for target in (images, images / "out"):
+        assert run("convert", str(annotations), str(target), "--to", "voc", "--overwrite") == 2
+        assert "write it elsewhere" in capsys.readouterr().err
+    assert sorted(path.name for path in images.iterdir()) == before

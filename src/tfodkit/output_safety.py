@@ -36,16 +36,21 @@ FOLDER_ONLY_WRITERS = frozenset({"voc", "coco", "yolo"})  # a target named .zip 
 
 
 def input_paths(source: str, read_options: Mapping[str, Any]) -> list[str]:
-    """The paths a conversion reads: the source (each match of a glob pattern), and the ``label_map`` and
-    ``images_dir`` options when given.
+    """The paths a conversion reads: the source (each match of a glob pattern), the ``label_map`` and
+    ``images_dir`` options when given, and the ``images/`` folder beside an annotation file (CVAT XML, a COCO JSON:
+    where their readers look for the images).
 
     Example:
         >>> input_paths("in.tfrecord", {"label_map": "labels.pbtxt", "subset": "train"})
         ['in.tfrecord', 'labels.pbtxt']
+        >>> input_paths("task/annotations.xml", {})
+        ['task/annotations.xml', 'task/images']
     """
     paths = [source]
     if not is_url(source) and glob.has_magic(source):
         paths.extend(glob.glob(source))
+    if not is_url(source) and source.lower().endswith((".xml", ".json")):
+        paths.append(os.path.join(os.path.dirname(source), "images"))
     paths.extend(str(read_options[name]) for name in ("label_map", "images_dir") if read_options.get(name))
     return paths
 
