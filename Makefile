@@ -42,7 +42,8 @@ test: unit interop beam-test datumaro-test
 
 unit: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not interop" tests --ignore=tests/interop \
-		--ignore=tests/beam --doctest-modules src/tfodkit --ignore=src/tfodkit/beam.py --ignore=src/tfodkit/torch.py
+		--ignore=tests/beam --doctest-modules src/tfodkit --ignore=src/tfodkit/beam.py --ignore=src/tfodkit/torch.py \
+		--ignore=src/tfodkit/datumaro
 
 interop: $(INTEROP)/.installed
 	$(INTEROP)/bin/python -m pytest -q -p no:cacheprovider tests/interop

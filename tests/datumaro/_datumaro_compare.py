@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from datumaro.components.annotation import AnnotationType
-from datumaro.components.dataset import Dataset
-from datumaro.components.media import Image
+import pytest
+
+# Datumaro lives only in .venv-datumaro (`make datumaro-test`); elsewhere (a doctest run over tests/) this is skipped
+pytest.importorskip("datumaro.components")
+
+from datumaro.components.annotation import AnnotationType  # noqa: E402
+from datumaro.components.dataset import Dataset  # noqa: E402
+from datumaro.components.media import Image  # noqa: E402
 
 
 def assert_same_datasets(expected: Any, actual: Any, *, require_media: bool = False) -> None:

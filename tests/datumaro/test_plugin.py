@@ -11,7 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from datumaro.components.annotation import AnnotationType, Bbox, LabelCategories, Mask, Polygon
+
+pytest.importorskip("datumaro.components")  # Datumaro lives only in .venv-datumaro (`make datumaro-test`)
+
+from datumaro.components.annotation import AnnotationType, Bbox, Mask, Polygon
 from datumaro.components.dataset import Dataset
 from datumaro.components.dataset_base import DatasetItem
 from datumaro.components.environment import DEFAULT_ENVIRONMENT, Environment
@@ -147,9 +150,26 @@ def test_python_m_runs_datum_convert_without_tensorflow(tmp_path: Path) -> None:
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     done = subprocess.run(
-        [sys.executable, "-m", "tfodkit.datumaro", "convert", "-i", str(source), "-if", "tf_detection_api",
-         "-f", "tf_detection_api", "-o", str(out), "--", "--save-media"],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "tfodkit.datumaro",
+            "convert",
+            "-i",
+            str(source),
+            "-if",
+            "tf_detection_api",
+            "-f",
+            "tf_detection_api",
+            "-o",
+            str(out),
+            "--",
+            "--save-media",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     [item] = tfod.read(str(out))

@@ -11,6 +11,10 @@ import os.path as osp
 
 import numpy as np
 import pytest
+
+pytest.importorskip("datumaro.components")  # Datumaro lives only in .venv-datumaro (`make datumaro-test`)
+
+from _datumaro_compare import assert_same_datasets, save_and_load
 from datumaro.components.annotation import AnnotationType, Bbox, LabelCategories, Mask
 from datumaro.components.dataset import Dataset
 from datumaro.components.dataset_base import DatasetItem
@@ -20,8 +24,6 @@ from datumaro.util.image import encode_image
 
 import tfodkit.datumaro  # noqa: F401  (registers the format)
 from tfodkit.datumaro.base import TfDetectionApiImporter
-
-from _datumaro_compare import assert_same_datasets, save_and_load
 
 
 def _labels() -> dict[AnnotationType, LabelCategories]:
@@ -51,7 +53,9 @@ def test_can_save_masks(tmp_path) -> None:
     item = dict(id="1", subset="train", media=Image.from_numpy(data=np.ones((4, 5, 3))), attributes={"source_id": ""})
     source = Dataset.from_iterable([DatasetItem(**item, annotations=[Mask(image=mask, label=1)])], categories=_labels())
     padded = np.pad(mask, ((0, 0), (0, 1)))
-    target = Dataset.from_iterable([DatasetItem(**item, annotations=[Mask(image=padded, label=1)])], categories=_labels())
+    target = Dataset.from_iterable(
+        [DatasetItem(**item, annotations=[Mask(image=padded, label=1)])], categories=_labels()
+    )
     save_and_load(source, str(tmp_path), target=target, save_masks=True)
 
 
@@ -175,11 +179,20 @@ def dummy_dataset_dir(tmp_path_factory) -> str:
         return encode_image(np.full((height, width, 3), value, dtype=np.uint8), ".png")
 
     items = [
-        Item("1", ImageRef("1.png", data=png(16, 16, 1)),
-             Objects.from_boxes([[0, 4, 4, 12], [0, 4, 4, 8], [2, 4, 6, 8]], [3, 4, 0]), subset="train",
-             attributes={"source_id": "1"}),
-        Item("2", ImageRef("2.png", data=png(8, 8, 1)), Objects.from_boxes([[1, 2, 5, 4]], [4]), subset="val",
-             attributes={"source_id": "2"}),
+        Item(
+            "1",
+            ImageRef("1.png", data=png(16, 16, 1)),
+            Objects.from_boxes([[0, 4, 4, 12], [0, 4, 4, 8], [2, 4, 6, 8]], [3, 4, 0]),
+            subset="train",
+            attributes={"source_id": "1"},
+        ),
+        Item(
+            "2",
+            ImageRef("2.png", data=png(8, 8, 1)),
+            Objects.from_boxes([[1, 2, 5, 4]], [4]),
+            subset="val",
+            attributes={"source_id": "2"},
+        ),
         Item("3", ImageRef("3.png", data=png(5, 4, 3)), subset="test", attributes={"source_id": "3"}),
     ]
     folder = str(tmp_path_factory.mktemp("tf_detection_api_dataset"))
@@ -209,7 +222,10 @@ def test_can_import(dummy_dataset_dir: str) -> None:
                 attributes={"source_id": "2"},
             ),
             DatasetItem(
-                id="3", subset="test", media=Image.from_numpy(data=np.ones((5, 4, 3)) * 3), attributes={"source_id": "3"}
+                id="3",
+                subset="test",
+                media=Image.from_numpy(data=np.ones((5, 4, 3)) * 3),
+                attributes={"source_id": "3"},
             ),
         ],
         categories=_labels(),

@@ -30,7 +30,7 @@ from tfodkit.datumaro.format import FORMAT_NAME, RECORD_EXTENSION
 __all__ = ["FORMAT_NAME", "lazy_plugins", "register"]
 
 # (import path, Datumaro plugin type, metadata) of tfodkit's three plugins; classes load on first use
-_SPECS = (
+_SPECS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("tfodkit.datumaro.base.TfDetectionApiBase", "DatasetBase", {}),
     ("tfodkit.datumaro.base.TfDetectionApiImporter", "Importer", {"file_extensions": [RECORD_EXTENSION]}),
     ("tfodkit.datumaro.exporter.TfDetectionApiExporter", "Exporter", {}),

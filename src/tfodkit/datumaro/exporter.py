@@ -38,8 +38,16 @@ log = logging.getLogger(__name__)
 
 _INSTANCE_TYPES = {AnnotationType.bbox, AnnotationType.mask}
 # Image formats a file extension names (as Datumaro's exporter maps them); bytes of the same format are kept as-is.
-_EXT_FORMAT = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".bmp": "bmp", ".gif": "gif", ".tif": "tiff",
-               ".tiff": "tiff", ".webp": "webp"}
+_EXT_FORMAT = {
+    ".jpg": "jpeg",
+    ".jpeg": "jpeg",
+    ".png": "png",
+    ".bmp": "bmp",
+    ".gif": "gif",
+    ".tif": "tiff",
+    ".tiff": "tiff",
+    ".webp": "webp",
+}
 
 
 class TfDetectionApiExporter(Exporter):
@@ -138,7 +146,11 @@ class TfDetectionApiExporter(Exporter):
             elif group_masks:
                 dropped["mask"] += len(group_masks)
             masks.append(mask)
-        return Objects(boxes=np.asarray(boxes, dtype=np.float64).reshape(-1, 4), label_ids=label_ids, masks=masks)
+        return Objects(
+            boxes=np.asarray(boxes, dtype=np.float64).reshape(-1, 4),
+            label_ids=np.asarray(label_ids, dtype=np.int64),
+            masks=masks,
+        )
 
 
 def _original_bytes(media: Image) -> bytes | None:
