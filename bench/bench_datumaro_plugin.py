@@ -61,7 +61,7 @@ def child(mode: str, images: Path, out: Path) -> None:
                 boxes.append(Bbox(float(x), float(y), 120.0, 90.0, label=int(rng.integers(0, len(LABELS)))))
             yield DatasetItem(path.stem, subset="train", media=Image.from_file(str(path)), annotations=boxes)
 
-    Dataset.from_iterable(items(), categories=LABELS).export(str(out), "tf_detection_api", save_media=True)
+    Dataset.from_iterable(list(items()), categories=LABELS).export(str(out), "tf_detection_api", save_media=True)
 
 
 def check(images: Path, outputs: dict[str, Path]) -> list[str]:
