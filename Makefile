@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 INTEROP := .venv-interop
 BEAM := .venv-beam
+DATUMARO := .venv-datumaro
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: demo test unit interop beam-test lint bench fuzz clean
+.PHONY: demo test unit interop beam-test datumaro-test lint bench fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,17 +25,25 @@ $(BEAM)/.installed: pyproject.toml tests/beam/requirements.txt
 	$(BEAM)/bin/pip install $(PIP_FLAGS) -r tests/beam/requirements.txt -e '.[beam,torch,dev]'
 	touch $@
 
+# Datumaro without TensorFlow: the environment tfodkit's Datumaro plugin exists for.
+$(DATUMARO)/.installed: pyproject.toml tests/datumaro/requirements.txt
+	$(PYTHON) -m venv $(DATUMARO)
+	$(DATUMARO)/bin/pip install $(PIP_FLAGS) -r tests/datumaro/requirements.txt
+	$(DATUMARO)/bin/pip install $(PIP_FLAGS) -e .
+	touch $@
+
 ## demo: convert a small generated CVAT dataset to a CVAT TFRecord zip and back, print a summary
 demo: $(VENV)/.installed
 	$(VENV)/bin/python examples/demo.py
 
 ## test: the whole suite: unit, property and doctests; interop tests against TensorFlow and Datumaro; Beam,
-## PyTorch and S3 tests. The gallery's browser test needs Debian's chromium (`apt-get install chromium`).
-test: unit interop beam-test
+## PyTorch and S3 tests; the Datumaro plugin without TensorFlow. The gallery's browser test needs Debian's chromium (`apt-get install chromium`).
+test: unit interop beam-test datumaro-test
 
 unit: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not interop" tests --ignore=tests/interop \
-		--ignore=tests/beam --doctest-modules src/tfodkit --ignore=src/tfodkit/beam.py --ignore=src/tfodkit/torch.py
+		--ignore=tests/beam --doctest-modules src/tfodkit --ignore=src/tfodkit/beam.py --ignore=src/tfodkit/torch.py \
+		--ignore=src/tfodkit/datumaro
 
 interop: $(INTEROP)/.installed
 	$(INTEROP)/bin/python -m pytest -q -p no:cacheprovider tests/interop
@@ -42,6 +51,11 @@ interop: $(INTEROP)/.installed
 ## beam-test: Apache Beam pipelines, PyTorch loading, S3 through moto on loopback (in .venv-beam)
 beam-test: $(BEAM)/.installed
 	$(BEAM)/bin/python -m pytest -q -p no:cacheprovider tests/beam tests/test_torch_dataset.py tests/test_fsspec.py
+
+## datumaro-test: tfodkit.datumaro in Datumaro 1.13 without TensorFlow (in .venv-datumaro)
+datumaro-test: $(DATUMARO)/.installed
+	$(DATUMARO)/bin/python -m pytest -q -p no:cacheprovider tests/datumaro \
+		--doctest-modules src/tfodkit/datumaro
 
 ## lint: ruff (rules and format) on src, tests and bench; mypy on src (settings in pyproject.toml)
 lint: $(VENV)/.installed
@@ -60,4 +74,4 @@ fuzz: $(VENV)/.installed
 	$(VENV)/bin/python fuzz/run.py --runs $(FUZZ_RUNS) --jobs $(FUZZ_JOBS) $(FUZZ_HARNESSES)
 
 clean:
-	rm -rf $(VENV) $(INTEROP) $(BEAM) build src/*.egg-info .pytest_cache
+	rm -rf $(VENV) $(INTEROP) $(BEAM) $(DATUMARO) build src/*.egg-info .pytest_cache
