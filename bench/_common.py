@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +70,8 @@ def example_message_class():
         ("int64_list", 3, FDP.TYPE_MESSAGE, optional, ".tensorflow.Int64List", 0),
     )
     feature.oneof_decl.add(name="kind")
-    features = message("Features", ("feature", 1, FDP.TYPE_MESSAGE, repeated, ".tensorflow.Features.FeatureEntry", None))
+    feature_entry = ".tensorflow.Features.FeatureEntry"
+    features = message("Features", ("feature", 1, FDP.TYPE_MESSAGE, repeated, feature_entry, None))
     entry = features.nested_type.add(name="FeatureEntry")
     entry.options.map_entry = True
     entry.field.add(name="key", number=1, type=FDP.TYPE_STRING, label=optional)

@@ -228,8 +228,8 @@ def check_output(record_file: Path, reference: dict[str, list[np.ndarray]]) -> t
 def datumaro_box_masks(record_file: Path, coco_folder: Path) -> tuple[int, int]:
     """How many of Datumaro's masks are exactly the pycocotools raster of the annotation's COCO bbox."""
     from tfodkit.example import decode_example
-    from tfodkit.model import decode_png_mask
     from tfodkit.masks.raster import box_to_array
+    from tfodkit.model import decode_png_mask
     from tfodkit.records import read_records
 
     document = json.loads((coco_folder / "annotations" / "instances_default.json").read_text())
@@ -291,7 +291,7 @@ def per_mask_table(coco_folder: Path, count: int = 400) -> None:
             timings[name] = min(timings.get(name, elapsed), elapsed)
     reference = [coco_mask.decode(coco_mask.frPyObjects([p.reshape(-1).tolist()], HEIGHT, WIDTH))[:, :, 0] > 0
                  for p in polygons]
-    pillow_ious = [iou(pillow_draw(p), r) for p, r in zip(polygons, reference)]
+    pillow_ious = [iou(pillow_draw(p), r) for p, r in zip(polygons, reference, strict=True)]
     print(f"\nPer mask, {len(polygons)} COCO polygons on {WIDTH}x{HEIGHT} (rasterize + PNG, CPU ms, best of 3):")
     base = timings[paths[0][0]]
     for name, _ in paths:

@@ -137,7 +137,7 @@ def measure(encode, masks: list[np.ndarray], decoders: dict[str, object], repeat
             start = time.process_time()
             decoded = [decoder(data) for data in pngs]
             best = min(best, time.process_time() - start)
-        for mask, back in zip(masks, decoded):
+        for mask, back in zip(masks, decoded, strict=True):
             assert np.array_equal(mask, back), "round trip changed a mask"
         timings.append(best / len(masks) * 1e3)
     return [*timings, sum(len(data) for data in pngs) / len(pngs)]

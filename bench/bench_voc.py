@@ -315,7 +315,7 @@ def main() -> None:
         "| tool | wall s | × tfodkit | CPU s | × tfodkit | peak RSS (MiB) | images byte-identical | VOC flags kept |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for row, check in zip(rows, checks):
+    for row, check in zip(rows, checks, strict=True):
         lines.append(f"| {row['name']} | {row['seconds']:.2f} | {row['seconds'] / base:.1f} | {row['cpu']:.2f} | "
                      f"{row['cpu'] / base_cpu:.1f} | {row['rss'] / 2**20:.0f} | "
                      f"{check['identical_images']}/{check['records']} | {check['flags_kept']}/{check['records']} |")

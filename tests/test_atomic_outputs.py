@@ -22,14 +22,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import make_items
 
 from tfodkit.example import encode_example
 from tfodkit.formats import coco, cvat_xml, cvat_zip, tfod, voc, yolo
 from tfodkit.model import Dataset, Item, LabelMap
 from tfodkit.records import RecordWriter
 from tfodkit.storage import TEMP_MARKER
-
-from conftest import make_items
 
 LABELS = LabelMap.from_names(["car", "自行车", "it's \"quoted\""])
 

@@ -75,8 +75,8 @@ CASES = {
                            "voc_broken_xml/Annotations/000001.xml", {"line": 3}),
     "NaN in VOC XML": Case("voc_nan_box", "voc", FormatError, "<xmin> is 'nan', not a finite number",
                            "voc_nan_box/Annotations/000001.xml", {"line": 4}),
-    "broken CVAT XML": Case("cvat_broken.xml", "cvat", FormatError, "not well-formed XML: Opening and ending tag mismatch",
-                            "cvat_broken.xml", {"line": 6}),
+    "broken CVAT XML": Case("cvat_broken.xml", "cvat", FormatError,
+                            "not well-formed XML: Opening and ending tag mismatch", "cvat_broken.xml", {"line": 6}),
     "CVAT XML with an external entity": Case("cvat_xxe.xml", "cvat", FormatError, "external entity 'secret'",
                                              "cvat_xxe.xml", {"line": 3}),
     "COCO JSON with missing keys": Case("coco_missing_keys", "coco", FormatError,
@@ -158,5 +158,6 @@ def test_the_installed_command_exits_2_with_one_line(tmp_path: Path) -> None:
         capture_output=True, text=True,
     )
     assert result.returncode == 2
-    assert result.stderr.splitlines() == [f"tfod: error: {BAD / 'bad_crc.tfrecord'}: record 1, byte 434: data CRC mismatch"]
+    expected = f"tfod: error: {BAD / 'bad_crc.tfrecord'}: record 1, byte 434: data CRC mismatch"
+    assert result.stderr.splitlines() == [expected]
     assert not list(tmp_path.iterdir())

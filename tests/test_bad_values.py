@@ -82,7 +82,8 @@ def cvat_xml(folder: Path, xbr: str) -> Path:
 @pytest.mark.parametrize("xbr", ["-50", "5000"])
 def test_cvat_box_outside_is_an_error_naming_file_and_line(tmp_path: Path, xbr: str) -> None:
     xml = cvat_xml(tmp_path / "cvat", xbr)
-    with pytest.raises(FormatError, match=rf"annotations.xml: line 7: <box>: .*{'inverted' if xbr == '-50' else 'outside'}"):
+    problem = "inverted" if xbr == "-50" else "outside"
+    with pytest.raises(FormatError, match=rf"annotations.xml: line 7: <box>: .*{problem}"):
         list(read_dataset(str(xml), "cvat"))
     assert run("convert", str(xml), str(tmp_path / "out.tfrecord"), "--to", "tfrecord", "-q") == 2
     assert not (tmp_path / "out.tfrecord").exists()

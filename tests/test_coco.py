@@ -102,10 +102,10 @@ def test_include_masks_gives_the_pycocotools_masks(tmp_path: Path) -> None:
     root = make_coco(tmp_path / "coco", layout="datumaro")
     _, items = read_all(root, include_masks=True)
     document = coco_document()
-    for item, image in zip(items[:2], document["images"]):
+    for item, image in zip(items[:2], document["images"][:2], strict=True):
         expected = [a for a in document["annotations"] if a["image_id"] == image["id"] and a["bbox"][2] > 0
                     and a["bbox"][0] + a["bbox"][2] <= image["width"]]
-        for annotation, mask in zip(expected, item.objects.masks):
+        for annotation, mask in zip(expected, item.objects.masks, strict=True):
             if not annotation["segmentation"]:
                 assert mask is None
                 continue
@@ -222,9 +222,9 @@ def test_coco_round_trip_keeps_ids_boxes_polygons_and_crowd_masks(tmp_path: Path
         assert copied.objects.label_ids.tolist() == original.objects.label_ids.tolist()
         for name in ("is_crowd", "area", "occluded", "colour"):
             assert copied.objects.attribute(name) == original.objects.attribute(name)
-        for a, b in zip(original.objects.polygons, copied.objects.polygons):
+        for a, b in zip(original.objects.polygons, copied.objects.polygons, strict=True):
             assert [p.tolist() for p in a] == [p.tolist() for p in b]
-        for a, b in zip(original.objects.masks, copied.objects.masks):
+        for a, b in zip(original.objects.masks, copied.objects.masks, strict=True):
             assert (a is None) == (b is None) and (a is None or a == b)
 
 
@@ -276,7 +276,7 @@ def test_tfrecord_round_trip_keeps_boxes_labels_and_crowd(tmp_path: Path) -> Non
         coco.write(tfod.read(str(tmp_path / "records")), str(tmp_path / "back"))
     _, back = read_all(tmp_path / "back")
     assert len(back) == len(originals)
-    for original, copied in zip(originals, back):
+    for original, copied in zip(originals, back, strict=True):
         assert copied.attributes["source_id"] == original.attributes["source_id"]
         assert copied.subset == original.subset
         assert copied.image.read() == original.image.read()

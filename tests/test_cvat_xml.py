@@ -96,7 +96,8 @@ blue</values>
     <box label="car" source="manual" occluded="0" xtl="10.50" ytl="20.25" xbr="100.00" ybr="200.75" z_order="1">
       <attribute name="color">blue</attribute>
     </box>
-    <polygon label="person" source="manual" occluded="1" points="300.00,100.00;350.50,120.00;330.00,180.25" z_order="2" group_id="3">
+    <polygon label="person" source="manual" occluded="1" points="300.00,100.00;350.50,120.00;330.00,180.25"
+             z_order="2" group_id="3">
     </polygon>
     <polyline label="car" source="manual" occluded="0" points="1.00,2.00;3.00,4.00" z_order="0">
     </polyline>
@@ -106,7 +107,8 @@ blue</values>
     </tag>
   </image>
   <image id="1" name="sub/frame_001.jpg" width="640" height="480">
-    <box label="truck" source="auto" occluded="0" xtl="0.00" ytl="0.00" xbr="5.00" ybr="5.00" rotation="15.50" z_order="0">
+    <box label="truck" source="auto" occluded="0" xtl="0.00" ytl="0.00" xbr="5.00" ybr="5.00" rotation="15.50"
+         z_order="0">
     </box>
     <mask label="car" source="manual" occluded="0" rle="3, 5, 7" left="7" top="8" width="3" height="5" z_order="0">
     </mask>
@@ -434,7 +436,7 @@ def test_round_trip(tmp_path: Path, target_name: str) -> None:
     originals = list(source)
     assert [item.id for item in items] == [item.id for item in originals]
     assert [item.subset for item in items] == ["default", "val", "train"]
-    for item, original in zip(items, originals):
+    for item, original in zip(items, originals, strict=True):
         assert item.image.known_size == original.image.known_size
         assert item.image.read() == original.image.read()  # byte for byte
 
@@ -510,7 +512,7 @@ def test_the_shared_sample_dataset_round_trips(tmp_path: Path, dataset: Dataset)
         cvat_xml.write(dataset, str(tmp_path / "out.zip"))
     read_back, items, _ = read_all(tmp_path / "out.zip")
     assert read_back.label_map.names == dataset.label_map.names
-    for item, original in zip(items, dataset):
+    for item, original in zip(items, dataset, strict=True):
         assert (item.id, item.subset) == (original.id, original.subset)
         np.testing.assert_array_equal(item.objects.boxes, original.objects.boxes)
         np.testing.assert_array_equal(item.objects.label_ids, original.objects.label_ids)

@@ -268,7 +268,8 @@ def test_voc_errors_from_a_url_name_the_file_and_line(tmp_path: Path, memory_roo
     (folder / "Annotations" / "000007.xml").write_text("<annotation>\n  <object>\n</annotation>\n")
     url = upload(tmp_path / "VOCdevkit", f"{memory_root}/VOCdevkit")
     with pytest.raises(FormatError) as caught:
-        list(voc.read(url, year="VOC2007", set="trainval", label_map=LabelMap.from_names(["chair", "person", "car", "horse"])))
+        labels = LabelMap.from_names(["chair", "person", "car", "horse"])
+        list(voc.read(url, year="VOC2007", set="trainval", label_map=labels))
     assert caught.value.path == f"{url}/VOC2007/Annotations/000007.xml" and caught.value.line == 3
     with pytest.raises(FormatError, match="no image set list") as missing:
         voc.read(url, year="VOC2007", set="test")

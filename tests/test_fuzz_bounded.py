@@ -225,8 +225,10 @@ def test_nan_and_inverted_boxes_in_records_are_typed_errors() -> None:
     def record(xmin: float, xmax: float) -> dict[str, Any]:
         return decode_example(encode_example({
             "image/height": [4], "image/width": [4], "image/object/class/label": [1],
-            "image/object/bbox/xmin": np.array([xmin], np.float32), "image/object/bbox/xmax": np.array([xmax], np.float32),
-            "image/object/bbox/ymin": np.array([0.1], np.float32), "image/object/bbox/ymax": np.array([0.5], np.float32),
+            "image/object/bbox/xmin": np.array([xmin], np.float32),
+            "image/object/bbox/xmax": np.array([xmax], np.float32),
+            "image/object/bbox/ymin": np.array([0.1], np.float32),
+            "image/object/bbox/ymax": np.array([0.5], np.float32),
         }))
 
     with pytest.raises(TfodError, match="not a finite number"):

@@ -33,7 +33,8 @@ def records(count: int = 2) -> bytes:
     out = io.BytesIO()
     with RecordWriter.to_stream(out) as writer:
         for index in range(count):
-            item = Item(f"i{index}", ImageRef(f"i{index}.jpg", width=8, height=6), Objects.from_boxes([[1, 1, 4, 3]], [1]))
+            image = ImageRef(f"i{index}.jpg", width=8, height=6)
+            item = Item(f"i{index}", image, Objects.from_boxes([[1, 1, 4, 3]], [1]))
             writer.write(item_to_example(item, LABELS))
     return out.getvalue()
 
@@ -94,7 +95,8 @@ def test_a_name_that_leaves_the_archive_is_refused(tmp_path: Path, reader: str, 
 
 @pytest.mark.parametrize("reader", READERS)
 def test_a_symbolic_link_member_is_refused(tmp_path: Path, reader: str) -> None:
-    upload = make_zip(tmp_path / "task.zip", [payload(reader), ("link.tfrecord", b"/etc/passwd")], symlink="link.tfrecord")
+    members = [payload(reader), ("link.tfrecord", b"/etc/passwd")]
+    upload = make_zip(tmp_path / "task.zip", members, symlink="link.tfrecord")
     with pytest.raises(UnsafeArchiveError, match="'link.tfrecord' is a symbolic link"):
         read_all(reader, upload)
 
@@ -223,7 +225,8 @@ def test_a_good_archive_is_read_as_a_stream_without_extracting(tmp_path: Path) -
                       compression=zipfile.ZIP_DEFLATED)
     before = files_under(tmp_path)
     items = list(cvat_zip.read(str(upload)))
-    assert [(item.subset, item.id) for item in items] == [("train", "i0"), ("train", "i1"), ("train", "i2"), ("val", "i0")]
+    expected = [("train", "i0"), ("train", "i1"), ("train", "i2"), ("val", "i0")]
+    assert [(item.subset, item.id) for item in items] == expected
     assert files_under(tmp_path) == before
 
 

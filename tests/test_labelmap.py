@@ -230,7 +230,7 @@ def test_bom_crlf_and_empty_files() -> None:
     assert pairs(parse_label_map("\ufeffitem {\r\n  id: 1\r\n  name: 'a'\r\n}\r\n")) == [(1, "a", None)]
     assert len(parse_label_map("")) == 0
     assert len(parse_label_map("# only a comment\n")) == 0
-    assert pairs(parse_label_map("item { id: 1 name: 'b' }".encode())) == [(1, "b", None)]
+    assert pairs(parse_label_map(b"item { id: 1 name: 'b' }")) == [(1, "b", None)]
 
 
 # --------------------------------------------------------------------------------------------- escapes
@@ -422,7 +422,7 @@ def label_maps(draw) -> LabelMap:  # type: ignore[no-untyped-def]
     names = draw(st.lists(label_names, max_size=6, unique=True))
     ids = draw(st.lists(st.integers(1, 2**31 - 1), min_size=len(names), max_size=len(names), unique=True))
     display_names = draw(st.lists(st.none() | label_names, min_size=len(names), max_size=len(names)))
-    return LabelMap(Label(id, name, display) for id, name, display in zip(ids, names, display_names))
+    return LabelMap(Label(id, name, display) for id, name, display in zip(ids, names, display_names, strict=True))
 
 
 @settings(max_examples=300, deadline=None)

@@ -23,10 +23,7 @@ from tfodkit.masks import (
     masks_to_numerical,
     masks_to_png_list,
 )
-from tfodkit.model import Mask, decode_png_mask, png_size
-from tfodkit.parallel import ordered_map
 from tfodkit.masks.png import encode_mask_png, encode_mask_png_from_column_runs, png_is_blank
-from tfodkit.masks.rle import column_runs_from_rle_counts, rle_counts_from_string
 from tfodkit.masks.raster import (
     array_box,
     array_to_polygons,
@@ -41,6 +38,9 @@ from tfodkit.masks.raster import (
     simplify_polygon,
     source_png,
 )
+from tfodkit.masks.rle import column_runs_from_rle_counts, rle_counts_from_string
+from tfodkit.model import Mask, decode_png_mask, png_size
+from tfodkit.parallel import ordered_map
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # pycocotools' decode (the reference) trips a numpy 2 deprecation warning inside pycocotools.

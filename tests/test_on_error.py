@@ -110,7 +110,9 @@ def test_the_command_stops_by_default(tmp_path: Path, records_with_two_bad: Path
     assert list(tmp_path.iterdir()) == [records_with_two_bad]
 
 
-def test_the_command_says_why_damaged_framing_is_not_skipped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_command_says_why_damaged_framing_is_not_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run("convert", str(BAD / "bad_crc.tfrecord"), str(tmp_path / "o.tfrecord"), "--to", "tfrecord",
                "--on-error", "skip") == 2
     assert "tfod repair salvages the intact records" in capsys.readouterr().err
@@ -150,8 +152,10 @@ def test_cvat_xml_skips_the_bad_image(tmp_path: Path) -> None:
     xml = tmp_path / "annotations.xml"
     xml.write_text(
         '<?xml version="1.0"?><annotations><version>1.1</version>'
-        '<image id="0" name="a.jpg" width="64" height="48"><box label="car" xtl="1" ytl="2" xbr="30" ybr="40"/></image>'
-        '<image id="1" name="b.jpg" width="64" height="48"><box label="car" xtl="nan" ytl="2" xbr="30" ybr="40"/></image>'
+        '<image id="0" name="a.jpg" width="64" height="48">'
+        '<box label="car" xtl="1" ytl="2" xbr="30" ybr="40"/></image>'
+        '<image id="1" name="b.jpg" width="64" height="48">'
+        '<box label="car" xtl="nan" ytl="2" xbr="30" ybr="40"/></image>'
         '<image id="2" name="c.jpg" width="64" height="48"/></annotations>'
     )
     report = quiet_convert(str(xml), str(tmp_path / "o.tfrecord"), from_format="cvat", to_format="tfrecord",

@@ -110,7 +110,9 @@ def test_an_option_the_format_does_not_take_is_a_usage_error(tmp_path: Path, cva
     assert sorted(path.name for path in tmp_path.iterdir()) == ["cvat"]  # refused before anything was written
 
 
-def test_cli_names_the_option_and_the_format(tmp_path: Path, cvat_xml: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_names_the_option_and_the_format(
+    tmp_path: Path, cvat_xml: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run("convert", str(cvat_xml), str(tmp_path / "coco"), "--from", "cvat", "--to", "coco",
                "--shards", "2") == 2
     error = capsys.readouterr().err.strip()

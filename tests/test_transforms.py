@@ -10,8 +10,8 @@ import pytest
 from pycocotools import mask as coco_mask
 
 from tfodkit.errors import FormatError, UsageError
-from tfodkit.model import AREA, GROUP, IS_CROWD, Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.masks.raster import array_to_polygons, box_to_array, polygons_to_array
+from tfodkit.model import AREA, GROUP, IS_CROWD, Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.transforms import (
     TRANSFORMS,
     TransformChain,
@@ -258,7 +258,7 @@ def test_label_transforms_leave_their_input_alone(relabel) -> None:
     first = _labels_of(relabelled)
     assert _labels_of(relabelled) == first  # a second pass gives the same labels
     assert _labels_of(relabel(dataset)) == first  # and so does a new transform of the same input
-    for item, (objects_id, label_ids) in zip(items, before):
+    for item, (objects_id, label_ids) in zip(items, before, strict=True):
         assert id(item.objects) == objects_id and item.objects.label_ids.tolist() == label_ids.tolist()
     assert _labels_of(dataset) == [[1, 2], [2, 2, 1]]
 

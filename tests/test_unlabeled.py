@@ -117,7 +117,8 @@ def test_label_map_never_takes_id_0_or_an_empty_name() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("item {\n  id: 1\n  name: 'a'\n}\nitem {\n  id: 0\n  name: 'b'\n}\n", r"line 6: column 3: label id 0 is reserved"),
+        ("item {\n  id: 1\n  name: 'a'\n}\nitem {\n  id: 0\n  name: 'b'\n}\n",
+         r"line 6: column 3: label id 0 is reserved"),
         ("item {\n  id: 1\n  name: 'a'\n}\nitem {\n  id: 2\n  name: 'a'\n}\n", r"line 5: .*'a' is used twice \(line 1"),
         ("item {\n  id: 1\n  name: ''\n}\n", r"line 3: column 3: label id 1 has an empty name"),
     ],

@@ -35,7 +35,8 @@ def attacks(secret: Path, dtd: Path) -> dict[str, tuple[str, str]]:
         "parameter entity": (f'<!DOCTYPE root [<!ENTITY % remote SYSTEM "file://{dtd}"> %remote;]>', "&secret;"),
         "billion laughs": (f"<!DOCTYPE root [{LAUGHS}]>", "&lol9;"),
         "quadratic blow-up": (f"<!DOCTYPE root [{QUADRATIC}]>", "&big;" * 50_000),
-        "XInclude": ("", f'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file://{secret}" parse="text"/>'),
+        "XInclude": ("", f'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file://{secret}"'
+                         ' parse="text"/>'),
     }
 
 

@@ -41,7 +41,7 @@ def make_darknet(root: Path) -> Path:
 
 def make_ultralytics(root: Path, *, names: object = None) -> Path:
     for split, members in (("train", IMAGES[:2]), ("val", IMAGES[2:])):
-        for index, (name, width, height, lines) in enumerate(members):
+        for name, width, height, lines in members:
             (root / "images" / split).mkdir(parents=True, exist_ok=True)
             (root / "labels" / split).mkdir(parents=True, exist_ok=True)
             (root / "images" / split / f"{name}.png").write_bytes(_png(width, height))
@@ -177,7 +177,7 @@ def test_round_trip_in_both_layouts(tmp_path: Path, layout: str) -> None:
     assert back.label_map.names == ["cat", "dog"]  # ids become 1.. in label-map order
     got = list(back)
     assert [(item.subset, item.id) for item in got] == [("train", "im0"), ("val", "im1"), ("val", "sub/im2")]
-    for original, copied in zip(items, got):
+    for original, copied in zip(items, got, strict=True):
         assert copied.image.read() == original.image.read()
         assert np.allclose(copied.objects.boxes, original.objects.boxes, atol=1e-6)
         names = [label_map.name_of(i) for i in original.objects.label_ids]

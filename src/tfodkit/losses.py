@@ -193,7 +193,7 @@ def count_shape_losses(tally: Tally, objects: Any, *, polygons: bool, masks: boo
         >>> dict(tally.counts)
         {'polygon_as_box': 1}
     """
-    for shape, mask in zip(objects.polygons, objects.masks):
+    for shape, mask in zip(objects.polygons, objects.masks, strict=True):
         if shape and not polygons:
             if masks and mask is not None:
                 tally.add(

@@ -57,7 +57,7 @@ _TENSOR_ATTRIBUTES = {
 
 def collate_detections(batch: Sequence[Sample]) -> tuple[list[torch.Tensor], list[dict[str, Any]]]:
     """``DataLoader`` ``collate_fn`` for detection: ``([image, …], [target, …])`` (images differ in size)."""
-    images, targets = zip(*batch) if batch else ((), ())
+    images, targets = zip(*batch, strict=True) if batch else ((), ())
     return list(images), list(targets)
 
 

@@ -32,8 +32,8 @@ import numpy as np
 
 from tfodkit import tolerance
 from tfodkit.errors import FormatError, TfodError, UsageError
-from tfodkit.model import AREA, GROUP, IS_CROWD, Dataset, Item, LabelMap, Mask, Objects
 from tfodkit.masks.raster import array_box, array_to_polygons, polygons_box
+from tfodkit.model import AREA, GROUP, IS_CROWD, Dataset, Item, LabelMap, Mask, Objects
 
 ItemTransform = Callable[[Item], Item | None]  # None drops the item
 
@@ -74,7 +74,8 @@ def polygons_to_masks(item: Item, *, keep_polygons: bool = True) -> Item:
         np.int64(2)
     """
     objects = item.objects
-    if not any(polygon_list and mask is None for polygon_list, mask in zip(objects.polygons, objects.masks)):
+    columns = zip(objects.polygons, objects.masks, strict=True)
+    if not any(polygon_list and mask is None for polygon_list, mask in columns):
         return item
     height, width = _image_shape(item)
     masks = list(objects.masks)
@@ -230,7 +231,7 @@ def shapes_to_boxes(item: Item) -> Item:
     if not (objects.has_polygons or objects.has_masks):
         return item
     copied = _copy_objects(objects)
-    for index, (polygon_list, mask) in enumerate(zip(objects.polygons, objects.masks)):
+    for index, (polygon_list, mask) in enumerate(zip(objects.polygons, objects.masks, strict=True)):
         box = polygons_box(polygon_list) if polygon_list else None
         if box is None and mask is not None:
             box = array_box(mask.array)
@@ -508,7 +509,7 @@ def retarget_labels(dataset: Dataset, names: Sequence[str], unmatched: Counter[s
             source_labels.name_of(label_id) or str(label_id) for label_id in item.objects.label_ids.tolist()
         ]
         new_ids = [target.id_of(name) for name in names_of_objects]
-        counts.update(name for name, new_id in zip(names_of_objects, new_ids) if new_id is None)
+        counts.update(name for name, new_id in zip(names_of_objects, new_ids, strict=True) if new_id is None)
         return _relabelled(item, new_ids)
 
     retargeted = dataset.map(retarget)

@@ -86,7 +86,7 @@ def test_datumaro_imports_our_export(tmp_path: Path) -> None:
         assert [(label, kind, occluded, note) for label, kind, _, occluded, note in theirs_shapes] == [
             (label, kind, occluded, note) for label, kind, _, occluded, note in ours_shapes
         ]
-        for theirs_shape, ours_shape in zip(theirs_shapes, ours_shapes):
+        for theirs_shape, ours_shape in zip(theirs_shapes, ours_shapes, strict=True):
             assert np.allclose(theirs_shape[2], ours_shape[2], atol=0.006)
 
 
@@ -97,7 +97,7 @@ def test_we_read_datumaro_cvat_export(tmp_path: Path) -> None:
         image = rng.integers(0, 255, size=(50, 70, 3), dtype=np.uint8)
         annotations = [
             Bbox(float(x), float(y), 10.5, 12.25, label=int(label), z_order=int(index), attributes={"occluded": True})
-            for x, y, label in zip(rng.integers(0, 40, 2), rng.integers(0, 30, 2), rng.integers(0, 3, 2))
+            for x, y, label in zip(rng.integers(0, 40, 2), rng.integers(0, 30, 2), rng.integers(0, 3, 2), strict=True)
         ]
         annotations.append(Polygon([1.0, 1.0, 20.0, 2.0, 10.0, 15.5], label=1, group=4))
         their_items.append(DatasetItem(id=f"img{index}", subset="train" if index < 2 else "val",
@@ -118,7 +118,7 @@ def test_we_read_datumaro_cvat_export(tmp_path: Path) -> None:
             expected.append((["cat", "dog", "自行车"][annotation.label], x0, y0, x0 + w, y0 + h,
                              annotation.z_order, annotation.group))
         columns = zip(item.objects.boxes.tolist(), item.objects.label_ids,
-                      item.objects.attribute("z_order"), item.objects.attribute("group"))
+                      item.objects.attribute("z_order"), item.objects.attribute("group"), strict=True)
         got = [(ours.label_map.name_of(label), *box, z_order, group) for box, label, z_order, group in columns]
         assert [row[0] for row in got] == [row[0] for row in expected]
         assert [row[5:] for row in got] == [row[5:] for row in expected]

@@ -78,11 +78,11 @@ def test_datumaro_imports_our_export(tmp_path: Path) -> None:
         )
         our_boxes = sorted(
             (ours.label_map.name_of(label), x0, y0, x1 - x0, y1 - y0)
-            for (x0, y0, x1, y1), label in zip(item.objects.boxes.tolist(), item.objects.label_ids)
+            for (x0, y0, x1, y1), label in zip(item.objects.boxes.tolist(), item.objects.label_ids, strict=True)
         )
         assert [box[0] for box in their_boxes] == [box[0] for box in our_boxes]
         width, height = item.image.size
-        for theirs_box, ours_box in zip(their_boxes, our_boxes):
+        for theirs_box, ours_box in zip(their_boxes, our_boxes, strict=True):
             # Datumaro rounds x, y, w, h to 2 decimals (w, h after clamping): ≤ 0.01 px, plus float32 storage
             assert np.allclose(theirs_box[1:], ours_box[1:], atol=0.01 + max(width, height) * 1e-6)
         assert their_item.media.bytes == item.image.read()  # byte for byte, never re-encoded
@@ -110,8 +110,8 @@ def test_we_import_datumaro_export_identically(tmp_path: Path) -> None:
     their_items = []
     for index in range(4):
         image = rng.integers(0, 255, size=(60, 80, 3), dtype=np.uint8)
-        annotations = [Bbox(float(x), float(y), 10.0, 12.0, label=int(label))
-                       for x, y, label in zip(rng.integers(0, 60, 3), rng.integers(0, 40, 3), rng.integers(0, 3, 3))]
+        corners = zip(rng.integers(0, 60, 3), rng.integers(0, 40, 3), rng.integers(0, 3, 3), strict=True)
+        annotations = [Bbox(float(x), float(y), 10.0, 12.0, label=int(label)) for x, y, label in corners]
         their_items.append(DatasetItem(id=f"img{index}", subset="default",
                                        media=DatumaroImage.from_numpy(data=image), annotations=annotations,
                                        attributes={"source_id": str(index)}))
@@ -124,8 +124,9 @@ def test_we_import_datumaro_export_identically(tmp_path: Path) -> None:
     for their_item in their_items:
         item = items[their_item.id]
         assert item.attributes["source_id"] == their_item.attributes["source_id"]
-        expected = sorted((["cat", "dog", "自行车"][a.label], a.x, a.y, a.x + a.w, a.y + a.h) for a in their_item.annotations)
+        names = ["cat", "dog", "自行车"]
+        expected = sorted((names[a.label], a.x, a.y, a.x + a.w, a.y + a.h) for a in their_item.annotations)
         got = sorted((ours.label_map.name_of(label), *box)
-                     for box, label in zip(item.objects.boxes.tolist(), item.objects.label_ids))
+                     for box, label in zip(item.objects.boxes.tolist(), item.objects.label_ids, strict=True))
         assert [name for name, *_ in got] == [name for name, *_ in expected]
         assert np.allclose([box for _, *box in got], [box for _, *box in expected], atol=1e-3)

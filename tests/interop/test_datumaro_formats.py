@@ -71,7 +71,7 @@ def tfodkit_dataset(folder: Path, *, subsets=("train", "val")) -> Dataset:
     for index, (item_id, subset, width, height, objects) in enumerate(_rows()):
         path = folder / f"{item_id}.jpg"
         path.write_bytes(make_jpeg(width, height, index))
-        rows = list(zip(*objects)) if objects else [[]] * 9
+        rows = list(zip(*objects, strict=True)) if objects else [[]] * 9
         item_objects = Objects.from_boxes(
             np.array([row[1:5] for row in objects], dtype=np.float64).reshape(-1, 4),
             [row[0] + 1 for row in objects],
@@ -105,7 +105,9 @@ def tfodkit_boxes(dataset: Dataset) -> dict[tuple[str, str], list[tuple]]:
         columns = {name: item.objects.attribute(name) for name in item.objects.attributes}
         result[(item.subset, item.id)] = [
             (dataset.label_map.name_of(label_id), *box, {name: column[k] for name, column in columns.items()})
-            for k, (box, label_id) in enumerate(zip(item.objects.boxes.tolist(), item.objects.label_ids.tolist()))
+            for k, (box, label_id) in enumerate(
+                zip(item.objects.boxes.tolist(), item.objects.label_ids.tolist(), strict=True)
+            )
         ]
     return result
 
@@ -121,7 +123,7 @@ def assert_same_boxes(ours: dict, theirs: dict, *, atol: float = 1e-6, flags: bo
         assert [o[0] for o in our_objects] == [t[0] for t in their_objects], key
         assert np.allclose([o[1:5] for o in our_objects], [t[1:5] for t in their_objects], atol=atol), key
         if flags:
-            for our, their in zip(our_objects, their_objects):
+            for our, their in zip(our_objects, their_objects, strict=True):
                 for name in ("difficult", "truncated", "occluded"):
                     assert bool(our[5][name]) == bool(their[5][name]), (key, name)
                 assert our[5]["pose"] == their[5]["pose"], key

@@ -31,7 +31,8 @@ def _label_map_class():  # type: ignore[no-untyped-def]
     return message_factory.GetMessageClass(pool.FindMessageTypeByName("interop.StringIntLabelMap"))
 
 
-NAMES = ["car", "it's", 'say "hi"', "back\\slash", "line\nbreak", "\x00\x1f\x7f", "\u2028", "自行车", "😀"]  # an empty name is refused
+# an empty name is refused
+NAMES = ["car", "it's", 'say "hi"', "back\\slash", "line\nbreak", "\x00\x1f\x7f", "\u2028", "自行车", "😀"]
 
 
 def test_tensorflow_pinned_protobuf_reads_what_we_write() -> None:

@@ -470,7 +470,8 @@ def label_lines(item: Item, class_index: _ClassIndex) -> tuple[str, int]:
     crowd = item.objects.attribute(model.IS_CROWD, False)
     lines = []
     skipped = 0
-    for box, label_id, is_crowd in zip(item.objects.boxes.tolist(), item.objects.label_ids.tolist(), crowd):
+    boxes, label_ids = item.objects.boxes.tolist(), item.objects.label_ids.tolist()
+    for box, label_id, is_crowd in zip(boxes, label_ids, crowd, strict=True):
         if is_crowd:
             skipped += 1
             continue

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -92,7 +93,7 @@ class Histogram:
         display bins take everything below / above."""
         indices = [int(np.argmin(np.abs(self.edges - edge))) for edge in edges]
         rows = []
-        for number, (start, stop) in enumerate(zip(indices[:-1], indices[1:])):
+        for number, (start, stop) in enumerate(pairwise(indices)):
             if number == 0:
                 start = 0
             if number == len(indices) - 2:

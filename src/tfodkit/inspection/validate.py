@@ -43,9 +43,9 @@ from tfodkit.inspection.record_checks import (
     PER_OBJECT_KEYS,
     Problem,
     RecordContext,
-    image_size_of,
     RecordFacts,
     check_record,
+    image_size_of,
 )
 from tfodkit.inspection.scan import DamagedRange, IntactRecord, scan_records
 from tfodkit.inspection.sources import (
