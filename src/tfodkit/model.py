@@ -315,7 +315,11 @@ class Objects:
         label_ids: Sequence[int] | np.ndarray,
         **attributes: list[Any] | np.ndarray,
     ) -> Objects:
-        return cls(boxes=np.asarray(boxes, dtype=np.float64), label_ids=label_ids, attributes=dict(attributes))
+        return cls(
+            boxes=np.asarray(boxes, dtype=np.float64),
+            label_ids=np.asarray(label_ids, dtype=np.int64),
+            attributes=dict(attributes),
+        )
 
     def __len__(self) -> int:
         return len(self.boxes)

@@ -11,7 +11,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from tfodkit import spool
 
@@ -111,7 +111,9 @@ def ordered_map(
                     if spool_dir is None:
                         pending.append(pool.submit(_apply_chunk, function, chunk))
                     else:
-                        pending.append(pool.submit(_apply_chunk_spooled, function, chunk, spool_dir, spool_write))
+                        # with a spool_dir, function returns tuples (the docstring's contract)
+                        to_spool = cast("Callable[[Input], tuple[Any, ...]]", function)
+                        pending.append(pool.submit(_apply_chunk_spooled, to_spool, chunk, spool_dir, spool_write))
                 if not pending:
                     return
                 if spool_dir is None:
@@ -119,7 +121,8 @@ def ordered_map(
                     continue
                 chunk_fd, results = spool.open_chunk(*pending.popleft().result())
                 try:
-                    yield from results
+                    # the same tuples, a SpooledBytes standing in for the last element (the docstring's contract)
+                    yield from cast("list[Output]", results)
                 finally:
                     os.close(chunk_fd)
         finally:

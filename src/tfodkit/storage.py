@@ -523,8 +523,8 @@ def open_binary(path: str | os.PathLike[str], *, header_only: bool = False) -> I
         return open(path, "rb")
     filesystem, inner = _url_filesystem(str(path))
     if header_only:
-        return filesystem.open(inner, "rb", cache_type="none")  # type: ignore[no-any-return]
-    return filesystem.open(inner, "rb")  # type: ignore[no-any-return]
+        return filesystem.open(inner, "rb", cache_type="none")
+    return filesystem.open(inner, "rb")
 
 
 class UrlPath:

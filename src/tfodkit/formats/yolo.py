@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -281,6 +281,15 @@ def _ultralytics_sources(config_path: Location) -> tuple[list[str], list[_Entry]
     return names, entries
 
 
+def _yaml_files(folder: Location) -> list[Location]:
+    """The folder's ``*.yaml`` files, then its ``*.yml`` files, each sorted by name (glob order is the store's)."""
+    files: list[Location] = []
+    for pattern in ("*.yaml", "*.yml"):
+        matches: Iterable[Location] = folder.glob(pattern)  # one element type for a Path-or-URL folder
+        files.extend(sorted(matches, key=str))  # within one folder, the order Path's own comparison gives
+    return files
+
+
 def _find_config(path: Location, layout: str) -> tuple[str, Location]:
     if path.is_file():
         if path.suffix in (".yaml", ".yml"):
@@ -290,7 +299,7 @@ def _find_config(path: Location, layout: str) -> tuple[str, Location]:
         raise FormatError("expected a data.yaml, an obj.data or a dataset folder", path=str(path))
     if not path.is_dir():
         raise FormatError("no such file or folder", path=str(path))
-    ultralytics = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml"))
+    ultralytics = _yaml_files(path)
     preferred = [candidate for candidate in ultralytics if candidate.name in ("data.yaml", "dataset.yaml")]
     darknet = path / "obj.data"
     if layout in ("auto", "ultralytics") and (preferred or ultralytics):
@@ -403,7 +412,7 @@ def parse_label_file(path: Location, width: int, height: int, class_count: int) 
     # Checked in pixels (not normalized): the same tolerance as every other format (see tfodkit.boxes).
     checked = checked_boxes(np.array(boxes, dtype=np.float64).reshape(-1, 4), width, height, fail)
     polygons = [[clipped_points(points, width, height) for points in parts] for parts in polygons]
-    return Objects(boxes=checked, label_ids=label_ids, polygons=polygons)
+    return Objects(boxes=checked, label_ids=np.array(label_ids, dtype=np.int64), polygons=polygons)
 
 
 def detect(path: str) -> bool:
@@ -417,7 +426,7 @@ def detect(path: str) -> bool:
             return False
         if (target / "obj.data").is_file():
             return True
-        candidates = sorted(target.glob("*.yaml")) + sorted(target.glob("*.yml"))  # type: ignore[type-var]
+        candidates = _yaml_files(target)
     except (OSError, ValueError):
         if not isinstance(target, UrlPath):  # local errors stay errors; a store refusing the question is "not YOLO"
             raise

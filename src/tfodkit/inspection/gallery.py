@@ -103,9 +103,9 @@ def render_gallery(entries: Sequence[Mapping[str, Any]], legend: Mapping[str, Se
     label_counts: Counter[str] = Counter()
     empty = 0
     for entry in entries:
-        names = {obj["label"] for obj in entry["objects"]}
-        label_counts.update(names)
-        empty += not names
+        present = {obj["label"] for obj in entry["objects"]}
+        label_counts.update(present)
+        empty += not present
     subsets = sorted({entry["subset"] for entry in entries})
     objects = sum(len(entry["objects"]) for entry in entries)
     parts = [

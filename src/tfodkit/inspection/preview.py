@@ -110,8 +110,8 @@ def text_color(background: tuple[int, int, int]) -> tuple[int, int, int]:
     """Black or white, whichever reads better on ``background`` (WCAG relative luminance)."""
 
     def channel(value: int) -> float:
-        value /= 255
-        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+        fraction = value / 255
+        return fraction / 12.92 if fraction <= 0.03928 else ((fraction + 0.055) / 1.055) ** 2.4
 
     luminance = 0.2126 * channel(background[0]) + 0.7152 * channel(background[1]) + 0.0722 * channel(background[2])
     return (0, 0, 0) if luminance > 0.179 else (255, 255, 255)
