@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -78,7 +78,7 @@ def ordered_map(
     chunk_size: int = 32,
     spool_dir: str | None = None,
     spool_write: spool.SpoolWrite = spool.write_bytes,
-) -> Iterator[Output]:
+) -> Generator[Output, None, None]:  # a generator: callers may close() it to stop the workers early
     """``map(function, values)`` on ``workers`` processes, in input order, with bounded memory.
 
     ``function`` must be picklable (a module-level function or a ``functools.partial`` of one). An exception
