@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +70,8 @@ def example_message_class():
         ("int64_list", 3, FDP.TYPE_MESSAGE, optional, ".tensorflow.Int64List", 0),
     )
     feature.oneof_decl.add(name="kind")
-    features = message("Features", ("feature", 1, FDP.TYPE_MESSAGE, repeated, ".tensorflow.Features.FeatureEntry", None))
+    feature_entry = ".tensorflow.Features.FeatureEntry"
+    features = message("Features", ("feature", 1, FDP.TYPE_MESSAGE, repeated, feature_entry, None))
     entry = features.nested_type.add(name="FeatureEntry")
     entry.options.map_entry = True
     entry.field.add(name="key", number=1, type=FDP.TYPE_STRING, label=optional)
@@ -103,8 +104,9 @@ def run_process(command: list[str], env: dict | None = None) -> tuple[float, flo
     """
     with tempfile.TemporaryDirectory() as scratch:
         measurement = os.path.join(scratch, "measurement")
-        launched = subprocess.run([sys.executable, "-S", "-c", _MEASURE, measurement, *map(str, command)],
-                                  capture_output=True, env=env)
+        launched = subprocess.run(
+            [sys.executable, "-S", "-c", _MEASURE, measurement, *map(str, command)], capture_output=True, env=env
+        )
         if not os.path.exists(measurement):
             raise RuntimeError(f"launcher failed: {launched.stderr.decode(errors='replace')[-3000:]}")
         seconds, cpu_seconds, peak_kib, code = open(measurement).read().split()
@@ -138,4 +140,3 @@ def markdown_table(rows: list[tuple], baseline: str) -> str:
 def python_for(tool: str) -> str:
     """The interpreter a tool runs in: TensorFlow and the tfrecord package live in .venv-interop."""
     return str(INTEROP_PYTHON) if INTEROP_PYTHON.exists() else sys.executable
-

@@ -77,7 +77,8 @@ def main() -> None:
     decoded = [decode_example(encode_example(detection_features(i, args.payload_kb, rng))) for i in range(args.records)]
     serialized = [encode_example(features) for features in decoded]
     pb_decode, pb_encode = protobuf_codec()
-    for features, data in zip(decoded[:50], serialized):  # same results, or the comparison means nothing
+    # same results, or the comparison means nothing
+    for features, data in zip(decoded[:50], serialized[:50], strict=True):
         assert pb_encode(features) == data
         assert encode_example(pb_decode(data)) == data
 

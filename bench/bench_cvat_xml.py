@@ -45,19 +45,25 @@ def make_dataset(folder: Path, images: int, *, with_files: bool) -> None:
         out.write('<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n  <version>1.1</version>\n  <meta><task>')
         out.write("<name>bench</name><labels>")
         for label in labels:
-            out.write(f"<label><name>{label}</name><attributes><attribute><name>color</name><mutable>False</mutable>"
-                      "<input_type>text</input_type><default_value></default_value><values></values></attribute>"
-                      "</attributes></label>")
+            out.write(
+                f"<label><name>{label}</name><attributes><attribute><name>color</name><mutable>False</mutable>"
+                "<input_type>text</input_type><default_value></default_value><values></values></attribute>"
+                "</attributes></label>"
+            )
         out.write("</labels></task></meta>\n")
         for index in range(images):
             out.write(f'  <image id="{index}" name="{index:08d}.jpg" width="640" height="480">\n')
             for _ in range(6):
                 x, y = rng.uniform(0, 500), rng.uniform(0, 350)
-                out.write(f'    <box label="{rng.choice(labels)}" occluded="0" xtl="{x:.2f}" ytl="{y:.2f}" '
-                          f'xbr="{x + 60:.2f}" ybr="{y + 80:.2f}" z_order="0">\n'
-                          '      <attribute name="color">red</attribute>\n    </box>\n')
-            out.write(f'    <polygon label="{rng.choice(labels)}" occluded="1" '
-                      'points="10.00,10.00;50.50,12.25;40.00,60.00;12.00,55.75" z_order="1">\n    </polygon>\n')
+                out.write(
+                    f'    <box label="{rng.choice(labels)}" occluded="0" xtl="{x:.2f}" ytl="{y:.2f}" '
+                    f'xbr="{x + 60:.2f}" ybr="{y + 80:.2f}" z_order="0">\n'
+                    '      <attribute name="color">red</attribute>\n    </box>\n'
+                )
+            out.write(
+                f'    <polygon label="{rng.choice(labels)}" occluded="1" '
+                'points="10.00,10.00;50.50,12.25;40.00,60.00;12.00,55.75" z_order="1">\n    </polygon>\n'
+            )
             out.write("  </image>\n")
         out.write("</annotations>\n")
     if with_files:
@@ -93,8 +99,10 @@ def main() -> None:
     print(f"\n{arguments.images} images, {arguments.images * 7} shapes, annotations.xml {size_mb:.1f} MB\n")
     print(markdown_table(rows, "tfodkit"))
     seconds, cpu, rss, stdout = run_process([interpreters["tfodkit"], "-c", READERS["tfodkit"], str(large)])
-    print(f"\ntfodkit on {arguments.images * 4} images: {seconds:.2f} s wall, {cpu:.2f} s CPU, "
-          f"peak RSS {rss:.0f} MB ({stdout.strip()} objects)")
+    print(
+        f"\ntfodkit on {arguments.images * 4} images: {seconds:.2f} s wall, {cpu:.2f} s CPU, "
+        f"peak RSS {rss:.0f} MB ({stdout.strip()} objects)"
+    )
 
 
 if __name__ == "__main__":

@@ -58,8 +58,15 @@ def main() -> None:
     annotations = source / "annotations.xml"
     if not annotations.exists():
         print(f"making {arguments.images} images in {source} …", flush=True)
-        make_cvat_dataset(source, images=arguments.images, size=(640, 480), boxes=(2, 7), polygons=False,
-                          quality=87, labels=("car", "person", "bicycle", "dog", "traffic light"))
+        make_cvat_dataset(
+            source,
+            images=arguments.images,
+            size=(640, 480),
+            boxes=(2, 7),
+            polygons=False,
+            quality=87,
+            labels=("car", "person", "bicycle", "dog", "traffic light"),
+        )
     jpeg_bytes = sum(path.stat().st_size for path in (source / "images").iterdir())
     print(f"dataset: {arguments.images} images, {jpeg_bytes / 1e6:.0f} MB of JPEG", flush=True)
 
@@ -69,13 +76,39 @@ def main() -> None:
     for workers in (1, 2):
         target = OUT / f"export_tfodkit_{workers}.zip"
         target.unlink(missing_ok=True)
-        wall, cpu, rss, _ = run_process([tfod, "export", str(annotations), str(target), "--from", "cvat",
-                                         "--save-images", "--workers", str(workers), "-q"])
+        wall, cpu, rss, _ = run_process(
+            [
+                tfod,
+                "export",
+                str(annotations),
+                str(target),
+                "--from",
+                "cvat",
+                "--save-images",
+                "--workers",
+                str(workers),
+                "-q",
+            ]
+        )
         rows.append((f"tfodkit, {workers} worker{'s' if workers > 1 else ''}", wall, cpu, rss))
     datumaro_out = OUT / "export_datumaro"
     shutil.rmtree(datumaro_out, ignore_errors=True)
-    wall, cpu, rss, _ = run_process([datum, "convert", "-if", "cvat", "-i", str(source), "-f", "tf_detection_api",
-                                     "-o", str(datumaro_out), "--", "--save-media"])
+    wall, cpu, rss, _ = run_process(
+        [
+            datum,
+            "convert",
+            "-if",
+            "cvat",
+            "-i",
+            str(source),
+            "-f",
+            "tf_detection_api",
+            "-o",
+            str(datumaro_out),
+            "--",
+            "--save-media",
+        ]
+    )
     rows.append(("Datumaro 1.13.12", wall, cpu, rss))
 
     # Lossless check: every embedded image equals its file.
@@ -90,19 +123,28 @@ def main() -> None:
     print(table)
     print(f"\nimages byte-identical: tfodkit {identical}/{arguments.images}")
     datumaro_bytes = sum(path.stat().st_size for path in datumaro_out.glob("*.tfrecord"))
-    print(f"output: tfodkit {(OUT / 'export_tfodkit_1.zip').stat().st_size / 1e6:.1f} MB, "
-          f"Datumaro {datumaro_bytes / 1e6:.1f} MB (Datumaro re-encodes every JPEG)")
+    print(
+        f"output: tfodkit {(OUT / 'export_tfodkit_1.zip').stat().st_size / 1e6:.1f} MB, "
+        f"Datumaro {datumaro_bytes / 1e6:.1f} MB (Datumaro re-encodes every JPEG)"
+    )
     with zipfile.ZipFile(OUT / "export_tfodkit_1.zip") as archive:
         print("tfodkit zip:", ", ".join(sorted(archive.namelist())))
     ratio = rows[2][1] / best[1]
     startup, byte_work = floor_seconds(str(ROOT / ".venv" / "bin" / "python"), source / "images")
-    print(f"floor: start-up with the CLI imported {startup:.2f} s + the byte work alone (read, SHA-256, CRC-32C, "
-          f"stored zip; one process) {byte_work:.2f} s = {startup + byte_work:.2f} s; 1/20 of Datumaro is "
-          f"{rows[2][1] / 20:.2f} s")
-    record("X1", title=f"tfod export of {arguments.images:,} CVAT images ({jpeg_bytes / 1e6:.0f} MB JPEG) with images",
-           result=f"{best[1]:.2f} s ({best[0]}), Datumaro {ratio:.1f}x slower; {identical}/{arguments.images} images "
-                  "byte-identical",
-           target="<= 1/20 of Datumaro's time", met=ratio >= 20 and identical == arguments.images, table=table)
+    print(
+        f"floor: start-up with the CLI imported {startup:.2f} s + the byte work alone (read, SHA-256, CRC-32C, "
+        f"stored zip; one process) {byte_work:.2f} s = {startup + byte_work:.2f} s; 1/20 of Datumaro is "
+        f"{rows[2][1] / 20:.2f} s"
+    )
+    record(
+        "X1",
+        title=f"tfod export of {arguments.images:,} CVAT images ({jpeg_bytes / 1e6:.0f} MB JPEG) with images",
+        result=f"{best[1]:.2f} s ({best[0]}), Datumaro {ratio:.1f}x slower; {identical}/{arguments.images} images "
+        "byte-identical",
+        target="<= 1/20 of Datumaro's time",
+        met=ratio >= 20 and identical == arguments.images,
+        table=table,
+    )
 
 
 if __name__ == "__main__":

@@ -96,16 +96,23 @@ def make_coco(folder: Path, images: int) -> dict[str, float]:
             polygon = star_polygon(rng)
             x0, y0 = polygon.min(axis=0)
             x1, y1 = polygon.max(axis=0)
-            document["annotations"].append({
-                "id": len(document["annotations"]) + 1,
-                "image_id": image_id,
-                "category_id": int(rng.integers(1, len(CATEGORIES) + 1)),
-                "segmentation": [polygon.reshape(-1).tolist()],
-                "area": float(0.5 * abs(np.dot(polygon[:, 0], np.roll(polygon[:, 1], 1))
-                                        - np.dot(polygon[:, 1], np.roll(polygon[:, 0], 1)))),
-                "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
-                "iscrowd": 0,
-            })
+            document["annotations"].append(
+                {
+                    "id": len(document["annotations"]) + 1,
+                    "image_id": image_id,
+                    "category_id": int(rng.integers(1, len(CATEGORIES) + 1)),
+                    "segmentation": [polygon.reshape(-1).tolist()],
+                    "area": float(
+                        0.5
+                        * abs(
+                            np.dot(polygon[:, 0], np.roll(polygon[:, 1], 1))
+                            - np.dot(polygon[:, 1], np.roll(polygon[:, 0], 1))
+                        )
+                    ),
+                    "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
+                    "iscrowd": 0,
+                }
+            )
     (folder / "annotations" / "instances_default.json").write_text(json.dumps(document))
     stats = {"images": images, "polygons": len(document["annotations"]), "mean_jpeg_kb": jpeg_bytes / images / 1000}
     stamp.write_text(json.dumps({"wanted": wanted, "stats": stats}))
@@ -165,13 +172,31 @@ next(iter(read_dataset(sys.argv[1], "coco")))
 
 def serial_seconds(source: Path) -> float:
     """The fastest of 3 runs of SERIAL_PROBE (whole process, wall)."""
-    return min(run_process([str(VENV_PYTHON), "-c", SERIAL_PROBE, str(source)], OUT / "serial_probe").wall
-               for _ in range(3))
+    return min(
+        run_process([str(VENV_PYTHON), "-c", SERIAL_PROBE, str(source)], OUT / "serial_probe").wall for _ in range(3)
+    )
 
 
 def tfodkit_command(source: Path, target: Path, workers: int, report: Path) -> list[str]:
-    return [str(VENV_PYTHON), "-c", CPU_PROBE, str(report), "tfodkit", "convert", str(source), str(target),
-            "--from", "coco", "--to", "tfrecord", "--masks", "all", "--workers", str(workers), "--quiet"]
+    return [
+        str(VENV_PYTHON),
+        "-c",
+        CPU_PROBE,
+        str(report),
+        "tfodkit",
+        "convert",
+        str(source),
+        str(target),
+        "--from",
+        "coco",
+        "--to",
+        "tfrecord",
+        "--masks",
+        "all",
+        "--workers",
+        str(workers),
+        "--quiet",
+    ]
 
 
 def datumaro_command(source: Path, target: Path) -> list[str]:
@@ -228,8 +253,8 @@ def check_output(record_file: Path, reference: dict[str, list[np.ndarray]]) -> t
 def datumaro_box_masks(record_file: Path, coco_folder: Path) -> tuple[int, int]:
     """How many of Datumaro's masks are exactly the pycocotools raster of the annotation's COCO bbox."""
     from tfodkit.example import decode_example
-    from tfodkit.model import decode_png_mask
     from tfodkit.masks.raster import box_to_array
+    from tfodkit.model import decode_png_mask
     from tfodkit.records import read_records
 
     document = json.loads((coco_folder / "annotations" / "instances_default.json").read_text())
@@ -278,9 +303,11 @@ def per_mask_table(coco_folder: Path, count: int = 400) -> None:
     def tfodkit_png(polygon: np.ndarray) -> bytes:
         return source_png(("polygons", [polygon], HEIGHT, WIDTH))
 
-    paths = [("pycocotools decode + Pillow PNG (L, 1)", pycocotools_pillow),
-             ("Pillow ImageDraw.polygon + PNG (L, 1)", pillow_draw_png),
-             ("tfodkit (pycocotools RLE -> PNG rows)", tfodkit_png)]
+    paths = [
+        ("pycocotools decode + Pillow PNG (L, 1)", pycocotools_pillow),
+        ("Pillow ImageDraw.polygon + PNG (L, 1)", pillow_draw_png),
+        ("tfodkit (pycocotools RLE -> PNG rows)", tfodkit_png),
+    ]
     timings = {}
     for _ in range(3):  # interleaved, best of three: other load on the machine hits every path alike
         for name, function in paths:
@@ -289,15 +316,18 @@ def per_mask_table(coco_folder: Path, count: int = 400) -> None:
                 function(polygon)
             elapsed = (time.process_time() - started) / len(polygons) * 1e3
             timings[name] = min(timings.get(name, elapsed), elapsed)
-    reference = [coco_mask.decode(coco_mask.frPyObjects([p.reshape(-1).tolist()], HEIGHT, WIDTH))[:, :, 0] > 0
-                 for p in polygons]
-    pillow_ious = [iou(pillow_draw(p), r) for p, r in zip(polygons, reference)]
+    reference = [
+        coco_mask.decode(coco_mask.frPyObjects([p.reshape(-1).tolist()], HEIGHT, WIDTH))[:, :, 0] > 0 for p in polygons
+    ]
+    pillow_ious = [iou(pillow_draw(p), r) for p, r in zip(polygons, reference, strict=True)]
     print(f"\nPer mask, {len(polygons)} COCO polygons on {WIDTH}x{HEIGHT} (rasterize + PNG, CPU ms, best of 3):")
     base = timings[paths[0][0]]
     for name, _ in paths:
         print(f"  {name:42} {timings[name]:7.3f} ms  {base / timings[name]:5.1f}x")
-    print(f"  Pillow ImageDraw vs pycocotools: IoU min {min(pillow_ious):.4f}, mean {np.mean(pillow_ious):.4f}, "
-          f"{sum(i == 1.0 for i in pillow_ious)}/{len(pillow_ious)} identical -> not used")
+    print(
+        f"  Pillow ImageDraw vs pycocotools: IoU min {min(pillow_ious):.4f}, mean {np.mean(pillow_ious):.4f}, "
+        f"{sum(i == 1.0 for i in pillow_ious)}/{len(pillow_ious)} identical -> not used"
+    )
 
 
 # --------------------------------------------------------------------------------------------- main
@@ -310,14 +340,22 @@ def main() -> None:
 
     coco = OUT / f"coco_{arguments.images}"
     stats = make_coco(coco, arguments.images)
-    print(f"data: {stats['images']} images {WIDTH}x{HEIGHT}, {stats['polygons']} polygons "
-          f"({stats['polygons'] / stats['images']:.2f} per image), JPEG {stats['mean_jpeg_kb']:.1f} KB on average; "
-          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"data: {stats['images']} images {WIDTH}x{HEIGHT}, {stats['polygons']} polygons "
+        f"({stats['polygons'] / stats['images']:.2f} per image), JPEG {stats['mean_jpeg_kb']:.1f} KB on average; "
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
+    )
 
     reports = {workers: OUT / f"cpu_w{workers}.txt" for workers in (1, 2)}
-    runs = [(f"tfodkit --workers {workers}", tfodkit_command(coco, OUT / f"tfodkit_w{workers}", workers,
-                                                              reports[workers]),
-             OUT / f"tfodkit_w{workers}", reports[workers]) for workers in (1, 2)]
+    runs = [
+        (
+            f"tfodkit --workers {workers}",
+            tfodkit_command(coco, OUT / f"tfodkit_w{workers}", workers, reports[workers]),
+            OUT / f"tfodkit_w{workers}",
+            reports[workers],
+        )
+        for workers in (1, 2)
+    ]
     if not arguments.skip_datumaro:
         runs.append(("Datumaro 3-step (1 process)", datumaro_command(coco, OUT / "datumaro"), OUT / "datumaro", None))
     results: dict[str, Run] = {}
@@ -329,10 +367,14 @@ def main() -> None:
 
     reference = reference_masks(coco)
     datumaro = results.get("Datumaro 3-step (1 process)")
-    print(f"\n{'run':28} {'wall s':>7} {'CPU s':>6} {'main CPU':>8} {'peak MB':>7} {'wall vs D':>9} {'CPU vs D':>8} "
-          f"{'masks':>6} {'min IoU':>7} {'exact':>6} {'out MB':>7}")
-    table = ["| run | wall s | CPU s | peak MB | wall vs Datumaro | masks | min IoU vs pycocotools | identical |",
-             "|---|---|---|---|---|---|---|---|"]
+    print(
+        f"\n{'run':28} {'wall s':>7} {'CPU s':>6} {'main CPU':>8} {'peak MB':>7} {'wall vs D':>9} {'CPU vs D':>8} "
+        f"{'masks':>6} {'min IoU':>7} {'exact':>6} {'out MB':>7}"
+    )
+    table = [
+        "| run | wall s | CPU s | peak MB | wall vs Datumaro | masks | min IoU vs pycocotools | identical |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     worst_tfodkit = 1.0
     for name, _, output, _ in runs:
         run = results[name]
@@ -343,42 +385,70 @@ def main() -> None:
         wall_ratio = run.wall / datumaro.wall if datumaro else float("nan")
         cpu_ratio = run.cpu / datumaro.cpu if datumaro else float("nan")
         main_cpu = f"{run.main_cpu:8.2f}" if run.main_cpu is not None else f"{'':8}"
-        print(f"{name:28} {run.wall:7.2f} {run.cpu:6.2f} {main_cpu} {run.peak_mb:7.0f} {wall_ratio:9.3f} "
-              f"{cpu_ratio:8.3f} {checked:6d} {worst:7.4f} {exact:6d} {size_mb:7.1f}")
-        table.append(f"| {name} | {run.wall:.2f} | {run.cpu:.2f} | {run.peak_mb:.0f} | {wall_ratio:.3f} | {checked} | "
-                     f"{worst:.4f} | {exact} |")
+        print(
+            f"{name:28} {run.wall:7.2f} {run.cpu:6.2f} {main_cpu} {run.peak_mb:7.0f} {wall_ratio:9.3f} "
+            f"{cpu_ratio:8.3f} {checked:6d} {worst:7.4f} {exact:6d} {size_mb:7.1f}"
+        )
+        table.append(
+            f"| {name} | {run.wall:.2f} | {run.cpu:.2f} | {run.peak_mb:.0f} | {wall_ratio:.3f} | {checked} | "
+            f"{worst:.4f} | {exact} |"
+        )
         if name.startswith("tfodkit"):
             worst_tfodkit = min(worst_tfodkit, worst)
     one, two = results["tfodkit --workers 1"], results["tfodkit --workers 2"]
-    print(f"\ntfodkit, 2 workers vs 1: {one.wall / two.wall:.2f}x faster (wall; target >= 1.8 on an idle 2-core "
-          f"machine; load average now {os.getloadavg()[0]:.1f})")
+    print(
+        f"\ntfodkit, 2 workers vs 1: {one.wall / two.wall:.2f}x faster (wall; target >= 1.8 on an idle 2-core "
+        f"machine; load average now {os.getloadavg()[0]:.1f})"
+    )
     if datumaro:
-        print(f"tfodkit (2 workers) / Datumaro: {two.wall / datumaro.wall:.3f} of its wall time "
-              f"({datumaro.wall / two.wall:.1f}x faster), {two.cpu / datumaro.cpu:.3f} of its CPU time; "
-              "target <= 0.125")
+        print(
+            f"tfodkit (2 workers) / Datumaro: {two.wall / datumaro.wall:.3f} of its wall time "
+            f"({datumaro.wall / two.wall:.1f}x faster), {two.cpu / datumaro.cpu:.3f} of its CPU time; "
+            "target <= 0.125"
+        )
         boxes = datumaro_box_masks(OUT / "datumaro" / "default.tfrecord", coco)
-        print(f"Datumaro's masks equal to the COCO bbox rasterized as a box: {boxes[0]}/{boxes[1]} — it imports each "
-              f"COCO annotation as a polygon AND a box of one group, boxes_to_masks turns the box into a mask, and "
-              f"its exporter merges a group's masks: the polygon is lost inside its box.")
+        print(
+            f"Datumaro's masks equal to the COCO bbox rasterized as a box: {boxes[0]}/{boxes[1]} — it imports each "
+            f"COCO annotation as a polygon AND a box of one group, boxes_to_masks turns the box into a mask, and "
+            f"its exporter merges a group's masks: the polygon is lost inside its box."
+        )
     load = os.getloadavg()[0]
     speedup = one.wall / two.wall
     serial = serial_seconds(coco)
     ceiling = one.wall / (serial + (one.wall - serial) / 2)  # Amdahl: only the rest splits over 2 workers
-    print(f"serial part (start, imports, COCO index up to the first item): {serial:.2f} s of {one.wall:.2f} s; "
-          f"with 2 workers and no overhead at all the run could be at most {ceiling:.2f}x faster")
-    record("P5", title="2 workers vs 1 worker, mask case",
-           result=f"{speedup:.2f}x (load average {load:.1f}); ceiling {ceiling:.2f}x: {serial:.2f} s of the "
-                  f"{one.wall:.2f} s run is serial", target=">= 1.8x", met=speedup >= 1.8, table="\n".join(table))
+    print(
+        f"serial part (start, imports, COCO index up to the first item): {serial:.2f} s of {one.wall:.2f} s; "
+        f"with 2 workers and no overhead at all the run could be at most {ceiling:.2f}x faster"
+    )
+    record(
+        "P5",
+        title="2 workers vs 1 worker, mask case",
+        result=f"{speedup:.2f}x (load average {load:.1f}); ceiling {ceiling:.2f}x: {serial:.2f} s of the "
+        f"{one.wall:.2f} s run is serial",
+        target=">= 1.8x",
+        met=speedup >= 1.8,
+        table="\n".join(table),
+    )
     if datumaro:
         ratio = two.wall / datumaro.wall
-        record("P3", title=f"COCO polygons -> TFRecord + PNG masks, {stats['images']:,} images, vs Datumaro",
-               result=f"{two.wall:.2f} s vs {datumaro.wall:.2f} s = {ratio:.3f} of Datumaro ({1 / ratio:.1f}x faster), "
-                      f"{datumaro.peak_mb / two.peak_mb:.0f}x less memory; masks min IoU {worst_tfodkit:.4f}",
-               target="<= 0.125 of Datumaro, IoU >= 0.99", met=ratio <= 0.125 and worst_tfodkit >= 0.99,
-               table="\n".join(table),
-               figures={"tfodkit_w1_s": one.wall, "tfodkit_w2_s": two.wall, "datumaro_s": datumaro.wall,
-                        "tfodkit_w1_cpu_s": one.cpu, "tfodkit_w2_cpu_s": two.cpu, "datumaro_cpu_s": datumaro.cpu,
-                        "load_average": load})
+        record(
+            "P3",
+            title=f"COCO polygons -> TFRecord + PNG masks, {stats['images']:,} images, vs Datumaro",
+            result=f"{two.wall:.2f} s vs {datumaro.wall:.2f} s = {ratio:.3f} of Datumaro ({1 / ratio:.1f}x faster), "
+            f"{datumaro.peak_mb / two.peak_mb:.0f}x less memory; masks min IoU {worst_tfodkit:.4f}",
+            target="<= 0.125 of Datumaro, IoU >= 0.99",
+            met=ratio <= 0.125 and worst_tfodkit >= 0.99,
+            table="\n".join(table),
+            figures={
+                "tfodkit_w1_s": one.wall,
+                "tfodkit_w2_s": two.wall,
+                "datumaro_s": datumaro.wall,
+                "tfodkit_w1_cpu_s": one.cpu,
+                "tfodkit_w2_cpu_s": two.cpu,
+                "datumaro_cpu_s": datumaro.cpu,
+                "load_average": load,
+            },
+        )
     per_mask_table(coco)
 
 

@@ -122,6 +122,8 @@ def make_cvat(root: Path, count: int, jpeg: Path) -> Path:
 
 
 MAKERS = {"voc": make_voc, "coco": make_coco, "cvat": make_cvat}
+
+
 def dataset(kind: str, count: int, folder: Path, jpeg: Path) -> Path:
     root = folder / f"{kind}_{count}"
     done = root / "complete"

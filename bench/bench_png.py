@@ -137,7 +137,7 @@ def measure(encode, masks: list[np.ndarray], decoders: dict[str, object], repeat
             start = time.process_time()
             decoded = [decoder(data) for data in pngs]
             best = min(best, time.process_time() - start)
-        for mask, back in zip(masks, decoded):
+        for mask, back in zip(masks, decoded, strict=True):
             assert np.array_equal(mask, back), "round trip changed a mask"
         timings.append(best / len(masks) * 1e3)
     return [*timings, sum(len(data) for data in pngs) / len(pngs)]
@@ -198,8 +198,10 @@ def main() -> None:
     for name, *values in rows:
         encode_ms, *decode_ms, size = values
         decoded = " ".join(f"{value:10.3f}" for value in decode_ms)
-        print(f"{name:38} {encode_ms:8.3f} {decoded} {size:8.0f} {encode_ms / reference[1]:6.2f} "
-              f"{size / reference[-1]:6.2f}")
+        print(
+            f"{name:38} {encode_ms:8.3f} {decoded} {size:8.0f} {encode_ms / reference[1]:6.2f} "
+            f"{size / reference[-1]:6.2f}"
+        )
 
     print("\n2. From polygons to PNG (what the writer's workers do per object)")
     objects = realistic_polygons(arguments.masks, seed=1)

@@ -36,8 +36,26 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "out" / "voc_bench"
 CLASSES = [
-    "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow", "diningtable", "dog",
-    "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
 ]
 POSES = ["Unspecified", "Left", "Right", "Frontal", "Rear"]
 YEAR = "VOC2007"
@@ -148,8 +166,9 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float,
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    process = subprocess.Popen(command, start_new_session=True, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, start_new_session=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     peak = 0
     done = threading.Event()
 
@@ -191,8 +210,13 @@ def measure(name: str, command: list[str], output: Path, runs: int) -> dict:
         cpus.append(cpu)
         peaks.append(peak)
         print(f"  {name}: {seconds:.2f} s wall, {cpu:.2f} s CPU, {peak / 2**20:.0f} MiB", file=sys.stderr)
-    return {"name": name, "seconds": statistics.median(times), "cpu": statistics.median(cpus), "rss": max(peaks),
-            "runs": times}
+    return {
+        "name": name,
+        "seconds": statistics.median(times),
+        "cpu": statistics.median(cpus),
+        "rss": max(peaks),
+        "runs": times,
+    }
 
 
 # ---------------------------------------------------------------------------------------------- checking
@@ -224,8 +248,12 @@ def check_tfodkit(ours: Path, reference: Path | None, folder: Path) -> dict:
         if reference_records is not None:
             theirs = next(reference_records)
             equal_to_reference += _same_features(features, theirs)
-    return {"records": count, "identical_images": identical_images, "flags_kept": flags_kept,
-            "equal_to_reference": equal_to_reference if reference_records is not None else None}
+    return {
+        "records": count,
+        "identical_images": identical_images,
+        "flags_kept": flags_kept,
+        "equal_to_reference": equal_to_reference if reference_records is not None else None,
+    }
 
 
 def _same_features(ours: dict, theirs: dict) -> bool:
@@ -283,23 +311,74 @@ def main() -> None:
     ours_1_out = OUT / "tfodkit_1.tfrecord"
     reference_out = OUT / "od_api.tfrecord"
     datumaro_out = OUT / "datumaro_out"
-    common = [str(devkit), "--from", "voc", "--to", "tfrecord", "--year", YEAR, "--set", IMAGE_SET,
-              "--label-map", str(label_map), "-q"]
-    print(f"{summary['images']} images, {summary['bytes'] / 1e6:.1f} MB JPEG, {summary['boxes']} boxes; "
-          f"{os.cpu_count()} cores", file=sys.stderr)
+    common = [
+        str(devkit),
+        "--from",
+        "voc",
+        "--to",
+        "tfrecord",
+        "--year",
+        YEAR,
+        "--set",
+        IMAGE_SET,
+        "--label-map",
+        str(label_map),
+        "-q",
+    ]
+    print(
+        f"{summary['images']} images, {summary['bytes'] / 1e6:.1f} MB JPEG, {summary['boxes']} boxes; "
+        f"{os.cpu_count()} cores",
+        file=sys.stderr,
+    )
     rows = [
-        measure(f"tfodkit `tfod convert` ({workers} workers)", [str(tfod), "convert", str(common[0]), str(ours_out),
-                *common[1:], "--workers", str(workers)], ours_out, args.runs),
-        measure("tfodkit `tfod convert --workers 1`", [str(tfod), "convert", str(common[0]), str(ours_1_out),
-                *common[1:], "--workers", "1"], ours_1_out, args.runs),
-        measure("TF OD API create_pascal_tf_record.py logic (TF 2.21)",
-                [str(interop_python), str(Path(__file__).resolve()), "--reference", str(devkit), str(reference_out),
-                 str(label_map)], reference_out, args.runs),
+        measure(
+            f"tfodkit `tfod convert` ({workers} workers)",
+            [str(tfod), "convert", str(common[0]), str(ours_out), *common[1:], "--workers", str(workers)],
+            ours_out,
+            args.runs,
+        ),
+        measure(
+            "tfodkit `tfod convert --workers 1`",
+            [str(tfod), "convert", str(common[0]), str(ours_1_out), *common[1:], "--workers", "1"],
+            ours_1_out,
+            args.runs,
+        ),
+        measure(
+            "TF OD API create_pascal_tf_record.py logic (TF 2.21)",
+            [
+                str(interop_python),
+                str(Path(__file__).resolve()),
+                "--reference",
+                str(devkit),
+                str(reference_out),
+                str(label_map),
+            ],
+            reference_out,
+            args.runs,
+        ),
     ]
     if not args.skip_datumaro:
-        rows.append(measure("Datumaro 1.13 `datum convert … -f tf_detection_api -- --save-media`",
-                            [str(datum), "convert", "-if", "voc_detection", "-i", str(folder), "-f", "tf_detection_api",
-                             "-o", str(datumaro_out), "--", "--save-media"], datumaro_out, 1))
+        rows.append(
+            measure(
+                "Datumaro 1.13 `datum convert … -f tf_detection_api -- --save-media`",
+                [
+                    str(datum),
+                    "convert",
+                    "-if",
+                    "voc_detection",
+                    "-i",
+                    str(folder),
+                    "-f",
+                    "tf_detection_api",
+                    "-o",
+                    str(datumaro_out),
+                    "--",
+                    "--save-media",
+                ],
+                datumaro_out,
+                1,
+            )
+        )
 
     ours = check_tfodkit(ours_out, reference_out, folder)
     ours_1 = check_tfodkit(ours_1_out, None, folder)
@@ -309,16 +388,20 @@ def main() -> None:
         checks.append(check_datumaro(datumaro_out, folder))
     base = min(rows[0]["seconds"], rows[1]["seconds"])  # tfodkit's best: with the default workers or one
     base_cpu = rows[1]["cpu"]
-    heading = (f"VOC -> TFRecord, images embedded: {summary['images']} images ({summary['bytes'] / 1e6:.1f} MB JPEG), "
-               f"{summary['boxes']} boxes, {os.cpu_count()} cores; median of {args.runs} runs (Datumaro: 1)")
+    heading = (
+        f"VOC -> TFRecord, images embedded: {summary['images']} images ({summary['bytes'] / 1e6:.1f} MB JPEG), "
+        f"{summary['boxes']} boxes, {os.cpu_count()} cores; median of {args.runs} runs (Datumaro: 1)"
+    )
     lines = [
         "| tool | wall s | × tfodkit | CPU s | × tfodkit | peak RSS (MiB) | images byte-identical | VOC flags kept |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for row, check in zip(rows, checks):
-        lines.append(f"| {row['name']} | {row['seconds']:.2f} | {row['seconds'] / base:.1f} | {row['cpu']:.2f} | "
-                     f"{row['cpu'] / base_cpu:.1f} | {row['rss'] / 2**20:.0f} | "
-                     f"{check['identical_images']}/{check['records']} | {check['flags_kept']}/{check['records']} |")
+    for row, check in zip(rows, checks, strict=True):
+        lines.append(
+            f"| {row['name']} | {row['seconds']:.2f} | {row['seconds'] / base:.1f} | {row['cpu']:.2f} | "
+            f"{row['cpu'] / base_cpu:.1f} | {row['rss'] / 2**20:.0f} | "
+            f"{check['identical_images']}/{check['records']} | {check['flags_kept']}/{check['records']} |"
+        )
     table = "\n".join(lines)
     equal = ours["equal_to_reference"]
     load = os.getloadavg()[0]
@@ -348,9 +431,17 @@ def main() -> None:
         target="TF OD API way / tfodkit >= 8, Datumaro / tfodkit >= 25; byte-identical images, VOC flags kept",
         met=checks_ok and od_wall >= 8 and (dm_wall is None or dm_wall >= 25),
         table=f"{heading}\n\n{table}\n\n" + "\n".join(notes),
-        figures={"tfodkit_seconds": base, "tfodkit_cpu": base_cpu, "od_api_ratio": od_wall, "od_api_cpu_ratio": od_cpu,
-                 "datumaro_ratio": dm_wall, "datumaro_cpu_ratio": dm_cpu, "load_average": load,
-                 "equal_to_reference": equal, "records": ours["records"]},
+        figures={
+            "tfodkit_seconds": base,
+            "tfodkit_cpu": base_cpu,
+            "od_api_ratio": od_wall,
+            "od_api_cpu_ratio": od_cpu,
+            "datumaro_ratio": dm_wall,
+            "datumaro_cpu_ratio": dm_cpu,
+            "load_average": load,
+            "equal_to_reference": equal,
+            "records": ours["records"],
+        },
     )
     if not checks_ok:
         raise SystemExit("tfodkit's output failed a check")

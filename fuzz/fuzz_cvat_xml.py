@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 
 import numpy as np
-
 from _common import fuzz_main, instrumented, only_typed_errors, running_under_atheris, scratch_dir, touch_item
 
 with instrumented(running_under_atheris(__name__)):
@@ -43,7 +42,7 @@ def test_one_input(data: bytes) -> None:
     again = list(cvat_xml.read(os.path.join(target, "annotations.xml")))
     if [item.id for item in again] != [item.id for item in items]:
         raise AssertionError("items changed when written back")
-    for before, after in zip(items, again):
+    for before, after in zip(items, again, strict=True):
         if len(after.objects) != len(before.objects) or not np.allclose(
             after.objects.boxes, before.objects.boxes, rtol=1e-9, atol=1e-9
         ):
@@ -60,16 +59,19 @@ def seeds() -> list[bytes]:
     <label><name>person</name></label><label><name>head</name><parent>person</parent></label></labels>
   </task></meta>
   <image id="0" name="a.jpg" width="8" height="6" subset="val">
-    <box label="car" occluded="1" source="manual" xtl="1" ytl="1.5" xbr="4" ybr="3" z_order="2" group_id="1" rotation="10">
+    <box label="car" occluded="1" source="manual" xtl="1" ytl="1.5" xbr="4" ybr="3" z_order="2" group_id="1"
+         rotation="10">
       <attribute name="color">red</attribute><attribute name="difficult">true</attribute></box>
     <polygon label="person" occluded="0" points="1,1;4,1;4,3.5" z_order="0"/>
     <polyline label="car" points="0,0;1,1"/><tag label="car"/>
   </image>
   <image id="1" name="sub/b.png" width="4" height="4"/>
-  <track id="0" label="car"><box frame="0" outside="0" occluded="0" keyframe="1" xtl="1" ytl="1" xbr="2" ybr="2"/></track>
+  <track id="0" label="car">
+    <box frame="0" outside="0" occluded="0" keyframe="1" xtl="1" ytl="1" xbr="2" ybr="2"/></track>
 </annotations>
 """
-    return [b"\x00" + document, b"\x01" + document, b"\x00<annotations><image name='x' width='1' height='1'/></annotations>"]
+    tiny = b"<annotations><image name='x' width='1' height='1'/></annotations>"
+    return [b"\x00" + document, b"\x01" + document, b"\x00" + tiny]
 
 
 if __name__ == "__main__":

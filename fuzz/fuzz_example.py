@@ -7,9 +7,7 @@ decode to the same values (the codec's round-trip property); and ``example_to_it
 
 from __future__ import annotations
 
-
 import numpy as np
-
 from _common import fuzz_main, instrumented, only_typed_errors, running_under_atheris, touch_item
 
 with instrumented(running_under_atheris(__name__)):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 
 import numpy as np
-
 from _common import fuzz_main, instrumented, only_typed_errors, running_under_atheris, scratch_dir, touch_item
 
 with instrumented(running_under_atheris(__name__)):

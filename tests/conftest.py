@@ -45,7 +45,7 @@ def make_items(folder: Path, count: int = 4, *, seed: int = 0) -> list[Item]:
 
 @pytest.fixture
 def label_map() -> LabelMap:
-    return LabelMap.from_names(["car", "自行车", "it's \"quoted\""])
+    return LabelMap.from_names(["car", "自行车", 'it\'s "quoted"'])
 
 
 @pytest.fixture

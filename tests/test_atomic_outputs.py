@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import make_items
 
 from tfodkit.example import encode_example
 from tfodkit.formats import coco, cvat_xml, cvat_zip, tfod, voc, yolo
@@ -29,9 +30,7 @@ from tfodkit.model import Dataset, Item, LabelMap
 from tfodkit.records import RecordWriter
 from tfodkit.storage import TEMP_MARKER
 
-from conftest import make_items
-
-LABELS = LabelMap.from_names(["car", "自行车", "it's \"quoted\""])
+LABELS = LabelMap.from_names(["car", "自行车", 'it\'s "quoted"'])
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -84,8 +83,9 @@ def failing_after(items: list[Item], count: int, error: type[BaseException]) -> 
 
 @pytest.mark.parametrize("error", [Boom, KeyboardInterrupt])
 @pytest.mark.parametrize("writer", list(WRITERS))
-def test_a_failed_write_keeps_the_previous_output(tmp_path: Path, items: list[Item], writer: str,
-                                                  error: type[BaseException]) -> None:
+def test_a_failed_write_keeps_the_previous_output(
+    tmp_path: Path, items: list[Item], writer: str, error: type[BaseException]
+) -> None:
     write, name, options = WRITERS[writer]
     work = tmp_path / "work"
     work.mkdir()
@@ -102,8 +102,9 @@ def test_a_failed_write_keeps_the_previous_output(tmp_path: Path, items: list[It
 
 @pytest.mark.parametrize("error", [Boom, KeyboardInterrupt])
 @pytest.mark.parametrize("writer", list(WRITERS))
-def test_a_failed_first_write_leaves_nothing(tmp_path: Path, items: list[Item], writer: str,
-                                             error: type[BaseException]) -> None:
+def test_a_failed_first_write_leaves_nothing(
+    tmp_path: Path, items: list[Item], writer: str, error: type[BaseException]
+) -> None:
     write, name, options = WRITERS[writer]
     work = tmp_path / "work"
     work.mkdir()
@@ -122,22 +123,41 @@ def write_records(path: Path, count: int, *, image_bytes: int = 0, big_at: int |
         for index in range(count):
             size = 256 << 10 if index == big_at else image_bytes
             encoded = b"\xff\xd8\xff" + rng.bytes(size) if size else b""
-            writer.write(encode_example({
-                "image/filename": [f"{index:06d}.jpg".encode()], "image/height": [48], "image/width": [64],
-                "image/encoded": [encoded], "image/format": [b"jpeg" if encoded else b""],
-                "image/object/bbox/xmin": np.array([0.1], np.float32),
-                "image/object/bbox/xmax": np.array([0.5], np.float32),
-                "image/object/bbox/ymin": np.array([0.2], np.float32),
-                "image/object/bbox/ymax": np.array([0.6], np.float32),
-                "image/object/class/text": [b"car"], "image/object/class/label": [1],
-            }))
+            writer.write(
+                encode_example(
+                    {
+                        "image/filename": [f"{index:06d}.jpg".encode()],
+                        "image/height": [48],
+                        "image/width": [64],
+                        "image/encoded": [encoded],
+                        "image/format": [b"jpeg" if encoded else b""],
+                        "image/object/bbox/xmin": np.array([0.1], np.float32),
+                        "image/object/bbox/xmax": np.array([0.5], np.float32),
+                        "image/object/bbox/ymin": np.array([0.2], np.float32),
+                        "image/object/bbox/ymax": np.array([0.6], np.float32),
+                        "image/object/class/text": [b"car"],
+                        "image/object/class/label": [1],
+                    }
+                )
+            )
     return path
 
 
 def tfod_command(source: Path, target: Path, to_format: str, *extra: str) -> list[str]:
     """``tfod convert`` replacing ``target`` (these tests write over a previous output on purpose)."""
-    return [sys.executable, "-m", "tfodkit", "convert", str(source), str(target), "--to", to_format, "-q",
-            "--overwrite", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "tfodkit",
+        "convert",
+        str(source),
+        str(target),
+        "--to",
+        to_format,
+        "-q",
+        "--overwrite",
+        *extra,
+    ]
 
 
 def default_sigint() -> None:
@@ -160,14 +180,18 @@ def many_records(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_records(tmp_path_factory.mktemp("many") / "many.tfrecord", 30_000)
 
 
-@pytest.mark.parametrize(("to_format", "extra"), [
-    ("tfrecord", ("--shards", "4", "--workers", "2")),
-    ("cvat-tfrecord", ("--workers", "1")),
-    ("voc", ("--no-save-images",)),
-    ("cvat", ()),
-])
-def test_sigint_mid_run_keeps_the_previous_output(tmp_path: Path, many_records: Path, to_format: str,
-                                                  extra: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("to_format", "extra"),
+    [
+        ("tfrecord", ("--shards", "4", "--workers", "2")),
+        ("cvat-tfrecord", ("--workers", "1")),
+        ("voc", ("--no-save-images",)),
+        ("cvat", ()),
+    ],
+)
+def test_sigint_mid_run_keeps_the_previous_output(
+    tmp_path: Path, many_records: Path, to_format: str, extra: tuple[str, ...]
+) -> None:
     work = tmp_path / "work"
     work.mkdir()
     target = work / TARGETS[to_format]
@@ -175,8 +199,13 @@ def test_sigint_mid_run_keeps_the_previous_output(tmp_path: Path, many_records: 
     subprocess.run(tfod_command(small, target, to_format, *extra), check=True, capture_output=True)
     before = snapshot(work)
 
-    process = subprocess.Popen(tfod_command(many_records, target, to_format, *extra), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)  # noqa: PLW1509
+    process = subprocess.Popen(
+        tfod_command(many_records, target, to_format, *extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
+    )  # noqa: PLW1509
     try:
         started = time.monotonic()
         while not leftovers(work) and process.poll() is None and time.monotonic() - started < 120:
@@ -211,8 +240,12 @@ def test_a_full_disk_keeps_the_previous_output(tmp_path: Path, to_format: str) -
     subprocess.run(tfod_command(small, target, to_format, "--save-images"), check=True, capture_output=True)
     before = snapshot(work)
     big = write_records(tmp_path / "big.tfrecord", 200, image_bytes=2000, big_at=150)
-    result = subprocess.run(tfod_command(big, target, to_format, "--save-images"), preexec_fn=limit_file_size,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        tfod_command(big, target, to_format, "--save-images"),
+        preexec_fn=limit_file_size,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("tfod: error: ")
     assert "File too large" in result.stderr and "Traceback" not in result.stderr
@@ -223,8 +256,9 @@ def test_a_full_disk_keeps_the_previous_output(tmp_path: Path, to_format: str) -
 def _can_mount_tmpfs_in_a_user_namespace(folder: Path) -> bool:
     if shutil.which("unshare") is None:
         return False
-    probe = subprocess.run(["unshare", "-Urm", "sh", "-c", f"mount -t tmpfs -o size=64k tmpfs {folder}"],
-                           capture_output=True)
+    probe = subprocess.run(
+        ["unshare", "-Urm", "sh", "-c", f"mount -t tmpfs -o size=64k tmpfs {folder}"], capture_output=True
+    )
     return probe.returncode == 0
 
 

@@ -82,7 +82,8 @@ def cvat_xml(folder: Path, xbr: str) -> Path:
 @pytest.mark.parametrize("xbr", ["-50", "5000"])
 def test_cvat_box_outside_is_an_error_naming_file_and_line(tmp_path: Path, xbr: str) -> None:
     xml = cvat_xml(tmp_path / "cvat", xbr)
-    with pytest.raises(FormatError, match=rf"annotations.xml: line 7: <box>: .*{'inverted' if xbr == '-50' else 'outside'}"):
+    problem = "inverted" if xbr == "-50" else "outside"
+    with pytest.raises(FormatError, match=rf"annotations.xml: line 7: <box>: .*{problem}"):
         list(read_dataset(str(xml), "cvat"))
     assert run("convert", str(xml), str(tmp_path / "out.tfrecord"), "--to", "tfrecord", "-q") == 2
     assert not (tmp_path / "out.tfrecord").exists()
@@ -174,8 +175,15 @@ def test_coco_box_outside_is_an_error_degenerate_still_a_counted_skip(tmp_path: 
         "annotations": [
             {"id": 1, "image_id": 7, "category_id": 1, "bbox": [0, 0, 24, 16], "area": 1, "iscrowd": 0},
             {"id": 2, "image_id": 7, "category_id": 1, "bbox": [3, 3, 0, 5], "area": 0, "iscrowd": 0},
-            {"id": 3, "image_id": 7, "category_id": 1, "bbox": [20, 3, 5, 5], "area": 25, "iscrowd": 0,
-             "segmentation": [[20, 3, 25, 3, 25, 8]]},
+            {
+                "id": 3,
+                "image_id": 7,
+                "category_id": 1,
+                "bbox": [20, 3, 5, 5],
+                "area": 25,
+                "iscrowd": 0,
+                "segmentation": [[20, 3, 25, 3, 25, 8]],
+            },
         ],
         "categories": [{"id": 1, "name": "car"}],
     }
@@ -192,19 +200,31 @@ def records(path: Path, boxes: list[list[float]]) -> Path:
     with RecordWriter(str(path)) as writer:
         for index, box in enumerate(boxes):
             xmin, ymin, xmax, ymax = (np.array([value], np.float32) for value in box)
-            writer.write(encode_example({
-                "image/filename": [f"{index}.jpg".encode()], "image/height": [10], "image/width": [20],
-                "image/object/bbox/xmin": xmin, "image/object/bbox/ymin": ymin,
-                "image/object/bbox/xmax": xmax, "image/object/bbox/ymax": ymax,
-                "image/object/class/text": [b"car"], "image/object/class/label": [1],
-            }))
+            writer.write(
+                encode_example(
+                    {
+                        "image/filename": [f"{index}.jpg".encode()],
+                        "image/height": [10],
+                        "image/width": [20],
+                        "image/object/bbox/xmin": xmin,
+                        "image/object/bbox/ymin": ymin,
+                        "image/object/bbox/xmax": xmax,
+                        "image/object/bbox/ymax": ymax,
+                        "image/object/class/text": [b"car"],
+                        "image/object/class/label": [1],
+                    }
+                )
+            )
     return path
 
 
 def test_tfrecord_box_outside_0_1_names_the_record_and_clips(tmp_path: Path) -> None:
     source = records(tmp_path / "in.tfrecord", [[0, 0, 1, 1], [0.5, -0.25, 1.5, 0.5], [0.1, 0.1, 0.2, 0.2]])
-    with pytest.raises(FormatError, match=r"in.tfrecord: record 1: object 0: box \[0.5, -0.25, 1.5, 0.5\] reaches "
-                                          r"outside the image; --clip clips it"):
+    with pytest.raises(
+        FormatError,
+        match=r"in.tfrecord: record 1: object 0: box \[0.5, -0.25, 1.5, 0.5\] reaches "
+        r"outside the image; --clip clips it",
+    ):
         convert(str(source), str(tmp_path / "out.tfrecord"), to_format="tfrecord")
     report = convert(str(source), str(tmp_path / "out.tfrecord"), to_format="coco", clip=True)
     assert report.losses == {"box_clipped": 1}

@@ -40,7 +40,8 @@ def test_export_then_import_round_trip(tmp_path: Path, cvat_xml: Path, capsys: p
         assert len(item.objects) == len(source.objects)
         assert item.image.read() == (cvat_xml.parent / "images" / source.image.name).read_bytes()
         names = sorted(back.label_map.name_of(i) for i in item.objects.label_ids)
-        assert names == sorted(read_dataset(str(cvat_xml), "cvat").label_map.name_of(i) for i in source.objects.label_ids)
+        source_labels = read_dataset(str(cvat_xml), "cvat").label_map
+        assert names == sorted(source_labels.name_of(i) for i in source.objects.label_ids)
         seen += 1
     assert seen == 5
     assert set(back.label_map.names) <= set(SAMPLE_LABELS)
@@ -68,7 +69,9 @@ def test_errors_are_one_line_with_exit_2(tmp_path: Path, capsys: pytest.CaptureF
     assert not any(name.endswith(".zip") or ".tfodkit-partial-" in name for name in os.listdir(tmp_path))
 
 
-def test_an_option_the_format_does_not_take_is_refused(tmp_path: Path, cvat_xml: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_option_the_format_does_not_take_is_refused(
+    tmp_path: Path, cvat_xml: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run("convert", str(cvat_xml), str(tmp_path / "o.zip"), "--to", "cvat-tfrecord", "--year", "VOC2007") == 2
     assert "--year does not apply" in capsys.readouterr().err
 
@@ -80,20 +83,28 @@ def test_unknown_format_input_is_explained(tmp_path: Path, capsys: pytest.Captur
 
 
 def test_console_script_runs_as_a_process(tmp_path: Path, cvat_xml: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "tfodkit", "export", str(cvat_xml), str(tmp_path / "t.zip"), "-q"],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "tfodkit", "export", str(cvat_xml), str(tmp_path / "t.zip"), "-q"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "t.zip").exists()
-    help_text = subprocess.run([sys.executable, "-m", "tfodkit", "export", "--help"], capture_output=True, text=True).stdout
+    command = [sys.executable, "-m", "tfodkit", "export", "--help"]
+    help_text = subprocess.run(command, capture_output=True, text=True).stdout
     assert "Examples:" in help_text
 
 
-def test_target_labels_match_by_name_and_report_the_rest(tmp_path: Path, cvat_xml: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_target_labels_match_by_name_and_report_the_rest(
+    tmp_path: Path, cvat_xml: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     archive = tmp_path / "task.zip"
     assert run("export", str(cvat_xml), str(archive), "-q") == 0
     labels_file = tmp_path / "task_labels.txt"
     labels_file.write_text("自行车\ncar\n", encoding="utf-8")
-    assert run("import", str(archive), str(tmp_path / "back"), "--to", "cvat", "--target-labels", f"@{labels_file}") == 0
+    back_dir = str(tmp_path / "back")
+    assert run("import", str(archive), back_dir, "--to", "cvat", "--target-labels", f"@{labels_file}") == 0
     warning = capsys.readouterr().err
     assert "labels not in --target-labels" in warning and "'voiture rouge'" in warning
     back = read_dataset(str(tmp_path / "back"), "cvat")
@@ -104,15 +115,37 @@ def test_target_labels_match_by_name_and_report_the_rest(tmp_path: Path, cvat_xm
 
 def test_transform_specs_take_options(tmp_path: Path, cvat_xml: Path, capsys: pytest.CaptureFixture[str]) -> None:
     masked = tmp_path / "masked.tfrecord"
-    assert run("convert", str(cvat_xml), str(masked), "--to", "tfrecord", "--no-save-images", "-q",
-               "-t", "polygons_to_masks:keep_polygons=false") == 0
+    assert (
+        run(
+            "convert",
+            str(cvat_xml),
+            str(masked),
+            "--to",
+            "tfrecord",
+            "--no-save-images",
+            "-q",
+            "-t",
+            "polygons_to_masks:keep_polygons=false",
+        )
+        == 0
+    )
     items = list(read_dataset(str(masked), "tfrecord"))
     assert any(mask is not None for item in items for mask in item.objects.masks)
     assert run("convert", str(cvat_xml), str(tmp_path / "x.tfrecord"), "--to", "tfrecord", "-t", "blur") == 2
     error = capsys.readouterr().err
     assert "unknown transform 'blur'; known transforms: polygons_to_masks" in error and len(error.splitlines()) == 1
-    assert run("convert", str(cvat_xml), str(tmp_path / "y.tfrecord"), "--to", "tfrecord",
-               "-t", "masks_to_polygons:tolerance=much") == 2
+    assert (
+        run(
+            "convert",
+            str(cvat_xml),
+            str(tmp_path / "y.tfrecord"),
+            "--to",
+            "tfrecord",
+            "-t",
+            "masks_to_polygons:tolerance=much",
+        )
+        == 2
+    )
     assert "masks_to_polygons:tolerance: expected a number, got 'much'" in capsys.readouterr().err
 
 

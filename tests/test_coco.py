@@ -35,19 +35,55 @@ def coco_document() -> dict:
         {"id": 632, "file_name": "000000000632.jpg", "width": 16, "height": 16},
     ]
     annotations = [
-        {"id": 1, "image_id": 139, "category_id": 1, "bbox": [2.5, 3, 10, 8.25], "area": 60.5, "iscrowd": 0,
-         "segmentation": [[2.5, 3, 12.5, 3, 12.5, 11.25, 2.5, 11.25]]},
-        {"id": 2, "image_id": 139, "category_id": 18, "bbox": [5, 0, 2, 20], "area": 40.0, "iscrowd": 1,
-         "segmentation": CROWD_RLE},
-        {"id": 3, "image_id": 285, "category_id": 3, "bbox": [0, 0, 24, 16], "area": 100.0, "iscrowd": 0,
-         "segmentation": [[0, 0, 24, 0, 12, 16], [1, 1, 3, 1, 3, 3]]},
+        {
+            "id": 1,
+            "image_id": 139,
+            "category_id": 1,
+            "bbox": [2.5, 3, 10, 8.25],
+            "area": 60.5,
+            "iscrowd": 0,
+            "segmentation": [[2.5, 3, 12.5, 3, 12.5, 11.25, 2.5, 11.25]],
+        },
+        {
+            "id": 2,
+            "image_id": 139,
+            "category_id": 18,
+            "bbox": [5, 0, 2, 20],
+            "area": 40.0,
+            "iscrowd": 1,
+            "segmentation": CROWD_RLE,
+        },
+        {
+            "id": 3,
+            "image_id": 285,
+            "category_id": 3,
+            "bbox": [0, 0, 24, 16],
+            "area": 100.0,
+            "iscrowd": 0,
+            "segmentation": [[0, 0, 24, 0, 12, 16], [1, 1, 3, 1, 3, 3]],
+        },
         # Skipped as create_coco_tf_record.py skips them: zero width, negative height (a box reaching past the
         # image is an error instead, or clipped with --clip: tests/test_bad_values.py).
         {"id": 4, "image_id": 285, "category_id": 3, "bbox": [3, 3, 0, 5], "area": 0, "iscrowd": 0, "segmentation": []},
-        {"id": 5, "image_id": 285, "category_id": 3, "bbox": [20, 3, 5, -5], "area": 25, "iscrowd": 0,
-         "segmentation": []},
-        {"id": 6, "image_id": 139, "category_id": 3, "bbox": [1, 1, 4, 4], "area": 16, "iscrowd": 0,
-         "segmentation": [], "attributes": {"occluded": True, "colour": "red"}},
+        {
+            "id": 5,
+            "image_id": 285,
+            "category_id": 3,
+            "bbox": [20, 3, 5, -5],
+            "area": 25,
+            "iscrowd": 0,
+            "segmentation": [],
+        },
+        {
+            "id": 6,
+            "image_id": 139,
+            "category_id": 3,
+            "bbox": [1, 1, 4, 4],
+            "area": 16,
+            "iscrowd": 0,
+            "segmentation": [],
+            "attributes": {"occluded": True, "colour": "red"},
+        },
     ]
     return {"info": {}, "licenses": [], "images": images, "annotations": annotations, "categories": CATEGORIES}
 
@@ -102,10 +138,13 @@ def test_include_masks_gives_the_pycocotools_masks(tmp_path: Path) -> None:
     root = make_coco(tmp_path / "coco", layout="datumaro")
     _, items = read_all(root, include_masks=True)
     document = coco_document()
-    for item, image in zip(items[:2], document["images"]):
-        expected = [a for a in document["annotations"] if a["image_id"] == image["id"] and a["bbox"][2] > 0
-                    and a["bbox"][0] + a["bbox"][2] <= image["width"]]
-        for annotation, mask in zip(expected, item.objects.masks):
+    for item, image in zip(items[:2], document["images"][:2], strict=True):
+        expected = [
+            a
+            for a in document["annotations"]
+            if a["image_id"] == image["id"] and a["bbox"][2] > 0 and a["bbox"][0] + a["bbox"][2] <= image["width"]
+        ]
+        for annotation, mask in zip(expected, item.objects.masks, strict=True):
             if not annotation["segmentation"]:
                 assert mask is None
                 continue
@@ -166,10 +205,16 @@ def test_subsets_from_several_files_and_one_file(tmp_path: Path) -> None:
     [
         ("{not json", "not valid JSON"),
         ('{"annotations": []}', "no 'images' list"),
-        ('{"images": [{"id": 1, "file_name": "a.jpg", "width": 4, "height": 4}], "categories": [],'
-         '"annotations": [{"id": 9, "image_id": 1, "category_id": 1}]}', "annotation 9 has no valid bbox"),
-        ('{"images": [{"id": 1, "file_name": "a.jpg", "width": 4, "height": 4}], "categories": [],'
-         '"annotations": [{"id": 9, "image_id": 1, "category_id": 5, "bbox": [0, 0, 1, 1]}]}', "category id 5"),
+        (
+            '{"images": [{"id": 1, "file_name": "a.jpg", "width": 4, "height": 4}], "categories": [],'
+            '"annotations": [{"id": 9, "image_id": 1, "category_id": 1}]}',
+            "annotation 9 has no valid bbox",
+        ),
+        (
+            '{"images": [{"id": 1, "file_name": "a.jpg", "width": 4, "height": 4}], "categories": [],'
+            '"annotations": [{"id": 9, "image_id": 1, "category_id": 5, "bbox": [0, 0, 1, 1]}]}',
+            "category id 5",
+        ),
         ('{"images": [{"id": 1, "file_name": "a.jpg"}], "categories": []}', "without id, file_name, width"),
         ('{"images": [], "annotations": [], "categories": [], "x": NaN}', "not valid JSON"),
     ],
@@ -216,15 +261,18 @@ def test_coco_round_trip_keeps_ids_boxes_polygons_and_crowd_masks(tmp_path: Path
     assert back_dataset.label_map == source.label_map
     for original, copied in zip(originals, back, strict=True):
         assert (copied.id, copied.subset, copied.attributes["source_id"]) == (
-            original.id, original.subset, original.attributes["source_id"])
+            original.id,
+            original.subset,
+            original.attributes["source_id"],
+        )
         assert copied.image.read() == original.image.read()
         assert copied.objects.boxes.tolist() == original.objects.boxes.tolist()
         assert copied.objects.label_ids.tolist() == original.objects.label_ids.tolist()
         for name in ("is_crowd", "area", "occluded", "colour"):
             assert copied.objects.attribute(name) == original.objects.attribute(name)
-        for a, b in zip(original.objects.polygons, copied.objects.polygons):
+        for a, b in zip(original.objects.polygons, copied.objects.polygons, strict=True):
             assert [p.tolist() for p in a] == [p.tolist() for p in b]
-        for a, b in zip(original.objects.masks, copied.objects.masks):
+        for a, b in zip(original.objects.masks, copied.objects.masks, strict=True):
             assert (a is None) == (b is None) and (a is None or a == b)
 
 
@@ -276,7 +324,7 @@ def test_tfrecord_round_trip_keeps_boxes_labels_and_crowd(tmp_path: Path) -> Non
         coco.write(tfod.read(str(tmp_path / "records")), str(tmp_path / "back"))
     _, back = read_all(tmp_path / "back")
     assert len(back) == len(originals)
-    for original, copied in zip(originals, back):
+    for original, copied in zip(originals, back, strict=True):
         assert copied.attributes["source_id"] == original.attributes["source_id"]
         assert copied.subset == original.subset
         assert copied.image.read() == original.image.read()
@@ -288,8 +336,9 @@ def test_tfrecord_round_trip_keeps_boxes_labels_and_crowd(tmp_path: Path) -> Non
 
 def test_nan_area_and_attributes_from_records_are_left_out(tmp_path: Path) -> None:
     # The TFRecord schema stores a missing area as NaN; JSON cannot hold NaN.
-    objects = Objects.from_boxes([[1, 2, 5, 6], [0, 0, 2, 2]], [1, 1], area=np.array([np.nan, 3.0], dtype=np.float32),
-                                 score=[float("nan"), 0.5])
+    objects = Objects.from_boxes(
+        [[1, 2, 5, 6], [0, 0, 2, 2]], [1, 1], area=np.array([np.nan, 3.0], dtype=np.float32), score=[float("nan"), 0.5]
+    )
     items = [Item("a", ImageRef("a.jpg", width=8, height=8), objects)]
     coco.write(Dataset(items, LabelMap.from_names(["cat"])), str(tmp_path / "out"), save_images=False)
     annotations = json.loads((tmp_path / "out" / "annotations" / "instances_default.json").read_text())["annotations"]

@@ -96,7 +96,8 @@ blue</values>
     <box label="car" source="manual" occluded="0" xtl="10.50" ytl="20.25" xbr="100.00" ybr="200.75" z_order="1">
       <attribute name="color">blue</attribute>
     </box>
-    <polygon label="person" source="manual" occluded="1" points="300.00,100.00;350.50,120.00;330.00,180.25" z_order="2" group_id="3">
+    <polygon label="person" source="manual" occluded="1" points="300.00,100.00;350.50,120.00;330.00,180.25"
+             z_order="2" group_id="3">
     </polygon>
     <polyline label="car" source="manual" occluded="0" points="1.00,2.00;3.00,4.00" z_order="0">
     </polyline>
@@ -106,7 +107,8 @@ blue</values>
     </tag>
   </image>
   <image id="1" name="sub/frame_001.jpg" width="640" height="480">
-    <box label="truck" source="auto" occluded="0" xtl="0.00" ytl="0.00" xbr="5.00" ybr="5.00" rotation="15.50" z_order="0">
+    <box label="truck" source="auto" occluded="0" xtl="0.00" ytl="0.00" xbr="5.00" ybr="5.00" rotation="15.50"
+         z_order="0">
     </box>
     <mask label="car" source="manual" occluded="0" rle="3, 5, 7" left="7" top="8" width="3" height="5" z_order="0">
     </mask>
@@ -148,7 +150,11 @@ def test_reads_a_realistic_task_export(tmp_path: Path) -> None:
 
     # labels: declared order, skeleton point labels left out, the undeclared 'truck' added after
     assert [(label.id, label.name) for label in dataset.label_map] == [
-        (1, "car"), (2, "person"), (3, "s1"), (4, "unused"), (5, "truck")
+        (1, "car"),
+        (2, "person"),
+        (3, "s1"),
+        (4, "unused"),
+        (5, "truck"),
     ]
     assert dataset.name == "parking lot"
     assert [item.id for item in items] == ["frame_000", "sub/frame_001", "frame_002"]
@@ -291,10 +297,16 @@ def test_streams_items_before_the_end_of_the_file(tmp_path: Path) -> None:
         ('<image id="0" name="a.jpg">\n<box label="a" xtl="nan" ytl="0" xbr="1" ybr="1"/></image>', 3, "not finite"),
         ('<image id="0" name="a.jpg">\n<polygon label="a" points="1,2;3"/></image>', 3, "not 'x,y'"),
         ('<image id="0" name="a.jpg">\n<polygon label="a" points=""/></image>', 3, "empty"),
-        ('<image id="0" name="a.jpg">\n<box label="a" occluded="maybe" xtl="0" ytl="0" xbr="1" ybr="1"/></image>', 3,
-         "not 0 or 1"),
-        ('<image id="0" name="a.jpg">\n<box label="a" z_order="1.5" xtl="0" ytl="0" xbr="1" ybr="1"/></image>', 3,
-         "not an integer"),
+        (
+            '<image id="0" name="a.jpg">\n<box label="a" occluded="maybe" xtl="0" ytl="0" xbr="1" ybr="1"/></image>',
+            3,
+            "not 0 or 1",
+        ),
+        (
+            '<image id="0" name="a.jpg">\n<box label="a" z_order="1.5" xtl="0" ytl="0" xbr="1" ybr="1"/></image>',
+            3,
+            "not an integer",
+        ),
         ('\n<image id="0" width="10"/>', 3, "no name"),
         ('<image id="0" name="a.jpg" width="wide"/>', 2, "not an integer"),
         ('\n\n<image id="0" name="../../etc/passwd"/>', 4, "outside"),
@@ -434,7 +446,7 @@ def test_round_trip(tmp_path: Path, target_name: str) -> None:
     originals = list(source)
     assert [item.id for item in items] == [item.id for item in originals]
     assert [item.subset for item in items] == ["default", "val", "train"]
-    for item, original in zip(items, originals):
+    for item, original in zip(items, originals, strict=True):
         assert item.image.known_size == original.image.known_size
         assert item.image.read() == original.image.read()  # byte for byte
 
@@ -510,7 +522,7 @@ def test_the_shared_sample_dataset_round_trips(tmp_path: Path, dataset: Dataset)
         cvat_xml.write(dataset, str(tmp_path / "out.zip"))
     read_back, items, _ = read_all(tmp_path / "out.zip")
     assert read_back.label_map.names == dataset.label_map.names
-    for item, original in zip(items, dataset):
+    for item, original in zip(items, dataset, strict=True):
         assert (item.id, item.subset) == (original.id, original.subset)
         np.testing.assert_array_equal(item.objects.boxes, original.objects.boxes)
         np.testing.assert_array_equal(item.objects.label_ids, original.objects.label_ids)
@@ -528,8 +540,11 @@ def test_the_shared_sample_dataset_round_trips(tmp_path: Path, dataset: Dataset)
     ],
 )
 def test_write_errors_leave_nothing_behind(tmp_path: Path, change, words: str) -> None:  # type: ignore[no-untyped-def]
-    item = Item("a", ImageRef("a.jpg", data=make_jpeg(8, 8, 0), width=8, height=8),
-                Objects.from_boxes([[0, 0, 1, 1]], [1], note=["fine"]))
+    item = Item(
+        "a",
+        ImageRef("a.jpg", data=make_jpeg(8, 8, 0), width=8, height=8),
+        Objects.from_boxes([[0, 0, 1, 1]], [1], note=["fine"]),
+    )
     change(item)
     for target in ("out", "out.zip"):
         with pytest.raises(FormatError, match=words):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -57,12 +57,19 @@ def test_round_trip_keeps_boxes_and_labels(tmp_path: Path, dataset: Dataset) -> 
 
 def test_a_bare_tfrecord_without_label_map_imports(tmp_path: Path) -> None:
     """Datumaro crashes on this; CVAT users upload exactly such zips."""
-    record = encode_example({
-        "image/filename": [b"street.jpg"], "image/height": [100], "image/width": [200],
-        "image/object/bbox/xmin": [0.1], "image/object/bbox/xmax": [0.5],
-        "image/object/bbox/ymin": [0.2], "image/object/bbox/ymax": [0.6],
-        "image/object/class/text": ["自行车"], "image/object/class/label": [4],
-    })
+    record = encode_example(
+        {
+            "image/filename": [b"street.jpg"],
+            "image/height": [100],
+            "image/width": [200],
+            "image/object/bbox/xmin": [0.1],
+            "image/object/bbox/xmax": [0.5],
+            "image/object/bbox/ymin": [0.2],
+            "image/object/bbox/ymax": [0.6],
+            "image/object/class/text": ["自行车"],
+            "image/object/class/label": [4],
+        }
+    )
     records = io.BytesIO()
     with RecordWriter.to_stream(records) as writer:
         writer.write(record)

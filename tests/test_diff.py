@@ -34,16 +34,27 @@ def test_a_lossless_conversion_diffs_clean(tmp_path: Path) -> None:
 def test_the_diff_of_a_lossy_export_shows_what_the_losses_counted(tmp_path: Path) -> None:
     annotations = make_cvat_dataset(tmp_path / "cvat", images=5)
     archive = tmp_path / "task.zip"
-    result = convert(str(annotations), str(archive), from_format="cvat", to_format="cvat-tfrecord",
-                     write_options={"save_images": True})
+    result = convert(
+        str(annotations),
+        str(archive),
+        from_format="cvat",
+        to_format="cvat-tfrecord",
+        write_options={"save_images": True},
+    )
     polygons = result.losses["polygon_not_exported"]
     assert polygons > 0
     report = diff(str(annotations), str(archive))
     assert report.counts == {"removed": polygons}
     # with masks asked for, the polygons stay as masked objects: the diff shows the shapes changed kind
     masked = tmp_path / "masked.zip"
-    result = convert(str(annotations), str(masked), from_format="cvat", to_format="cvat-tfrecord",
-                     write_options={"save_images": True}, transforms=[polygons_to_masks])
+    result = convert(
+        str(annotations),
+        str(masked),
+        from_format="cvat",
+        to_format="cvat-tfrecord",
+        write_options={"save_images": True},
+        transforms=[polygons_to_masks],
+    )
     assert result.losses["polygon_as_mask"] == polygons
     assert set(result.losses) == {"polygon_as_mask", "attribute_dropped"}  # occluded, z_order, CVAT attributes
     report = diff(str(annotations), str(masked))
@@ -55,8 +66,12 @@ def test_masks_and_polygons_are_compared_by_pixels(tmp_path: Path) -> None:
     shifted = square + [0, 8]
 
     def item(polygon: np.ndarray, mask_polygon: np.ndarray) -> Item:
-        objects = Objects(boxes=[[10, 10, 50, 50]], label_ids=[1], polygons=[[polygon]],
-                          masks=[Mask.from_polygons([mask_polygon], 80, 100)])
+        objects = Objects(
+            boxes=[[10, 10, 50, 50]],
+            label_ids=[1],
+            polygons=[[polygon]],
+            masks=[Mask.from_polygons([mask_polygon], 80, 100)],
+        )
         return Item("x", ImageRef("x.jpg", width=100, height=80), objects)
 
     same = diff_datasets(Dataset([item(square, square)], LABELS), Dataset([item(square + 0.001, square)], LABELS))

@@ -47,7 +47,8 @@ def build_example_class(*, packed: bool = True, extra_fields: bool = False):
     feature = add_message("Feature")
     feature.oneof_decl.add(name="kind")
     for number, name in enumerate(("bytes_list", "float_list", "int64_list"), start=1):
-        type_name = ".tensorflow." + {"bytes_list": "BytesList", "float_list": "FloatList", "int64_list": "Int64List"}[name]
+        list_types = {"bytes_list": "BytesList", "float_list": "FloatList", "int64_list": "Int64List"}
+        type_name = ".tensorflow." + list_types[name]
         feature.field.add(
             name=name, number=number, type=FDP.TYPE_MESSAGE, label=optional, type_name=type_name, oneof_index=0
         )
@@ -353,8 +354,11 @@ BYTES_X = b"\x0a\x03\x0a\x01x"
         example_of(feature_entry(b"k", b"\x12\x00")) + example_of(feature_entry(b"j", BYTES_X)),  # two Features
         example_of(b"\x0a\x00"),  # an entry with no key and no value
         example_of(feature_entry(b"k", b"\x1a\x04\x08\x05\x08\x7f")),  # unpacked int64s
-        example_of(feature_entry(b"k", b"\x12\x0b\x0d" + struct.pack("<f", 1.0) + b"\x0a\x04" + struct.pack("<f", 2.0))),
-        b"\x2b\x08\x01\x1b\x0d\x00\x00\x00\x00\x1c\x2c" + example_of(feature_entry(b"k", BYTES_X)),  # nested unknown groups
+        example_of(
+            feature_entry(b"k", b"\x12\x0b\x0d" + struct.pack("<f", 1.0) + b"\x0a\x04" + struct.pack("<f", 2.0))
+        ),
+        # nested unknown groups
+        b"\x2b\x08\x01\x1b\x0d\x00\x00\x00\x00\x1c\x2c" + example_of(feature_entry(b"k", BYTES_X)),
         example_of(feature_entry(b"k", b"\x1a\x0b\x0a\x09" + b"\x80" * 8 + b"\x00")),  # an overlong varint
     ],
 )

@@ -14,13 +14,19 @@ INIT = ROOT / "src" / "tfodkit" / "__init__.py"
 README = ROOT / "README.md"
 
 
+def _type_checking_imports() -> list[ast.alias]:
+    """What the ``if TYPE_CHECKING:`` block of ``tfodkit/__init__.py`` imports."""
+    tree = ast.parse(INIT.read_text(encoding="utf-8"))
+    blocks = [
+        node for node in tree.body if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING"
+    ]
+    assert len(blocks) == 1, "expected one `if TYPE_CHECKING:` block"
+    return [alias for node in ast.walk(blocks[0]) if isinstance(node, ast.ImportFrom) for alias in node.names]
+
+
 def _type_checking_names() -> set[str]:
     """Names the ``if TYPE_CHECKING:`` block of ``tfodkit/__init__.py`` imports."""
-    tree = ast.parse(INIT.read_text(encoding="utf-8"))
-    blocks = [node for node in tree.body if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING"]
-    assert len(blocks) == 1, "expected one `if TYPE_CHECKING:` block"
-    return {alias.asname or alias.name for node in ast.walk(blocks[0]) if isinstance(node, ast.ImportFrom)
-            for alias in node.names}
+    return {alias.asname or alias.name for alias in _type_checking_imports()}
 
 
 def _readme_public_names() -> set[str]:
@@ -58,6 +64,12 @@ def test_type_checking_block_lists_the_same_names_as_all() -> None:
     eager = _type_checking_names()
     lazy = set(tfodkit._EXPORTS)
     assert eager == lazy, f"only in TYPE_CHECKING: {sorted(eager - lazy)}; only in _EXPORTS: {sorted(lazy - eager)}"
+
+
+def test_type_checking_imports_are_explicit_re_exports() -> None:
+    # `from m import name as name` is how linters and type checkers tell a re-export from an unused import
+    plain = [alias.name for alias in _type_checking_imports() if alias.asname != alias.name]
+    assert not plain, f"write these as `name as name`: {plain}"
 
 
 def test_readme_documents_exactly_the_public_api() -> None:

@@ -175,11 +175,7 @@ def test_every_folder_format_writes_to_a_url_as_locally(tmp_path: Path, memory_r
     local_out = tmp_path / "out"  # same folder name: VOC writes it into every annotation
     convert(str(xml), str(local_out), from_format="cvat", to_format=to_format, write_options=options)
     convert(str(xml), f"{memory_root}/out", from_format="cvat", to_format=to_format, write_options=options)
-    local = {
-        str(path.relative_to(local_out)): path.read_bytes()
-        for path in local_out.rglob("*")
-        if path.is_file()
-    }
+    local = {str(path.relative_to(local_out)): path.read_bytes() for path in local_out.rglob("*") if path.is_file()}
     files = fsspec.filesystem("memory")
     remote = {name.split("/out/", 1)[1]: files.cat_file(name) for name in files.find(f"{memory_root}/out")}
     assert remote == local
@@ -268,7 +264,8 @@ def test_voc_errors_from_a_url_name_the_file_and_line(tmp_path: Path, memory_roo
     (folder / "Annotations" / "000007.xml").write_text("<annotation>\n  <object>\n</annotation>\n")
     url = upload(tmp_path / "VOCdevkit", f"{memory_root}/VOCdevkit")
     with pytest.raises(FormatError) as caught:
-        list(voc.read(url, year="VOC2007", set="trainval", label_map=LabelMap.from_names(["chair", "person", "car", "horse"])))
+        labels = LabelMap.from_names(["chair", "person", "car", "horse"])
+        list(voc.read(url, year="VOC2007", set="trainval", label_map=labels))
     assert caught.value.path == f"{url}/VOC2007/Annotations/000007.xml" and caught.value.line == 3
     with pytest.raises(FormatError, match="no image set list") as missing:
         voc.read(url, year="VOC2007", set="test")

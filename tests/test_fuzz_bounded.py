@@ -77,8 +77,9 @@ def test_harness_on_mutated_and_random_inputs(name: str) -> None:
     module = harness(name)
     inputs = st.one_of(mutation_of(module.seeds()), st.binary(max_size=600))
 
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+    )
     @given(inputs)
     def run(data: bytes) -> None:
         module.test_one_input(data)
@@ -120,15 +121,24 @@ def test_harness_runs_under_atheris(name: str, tmp_path: Path) -> None:
     run = importlib.import_module("run")
     corpus = tmp_path / "corpus"
     run.write_seeds(name, corpus)
-    command = [sys.executable, str(FUZZ_DIR / f"fuzz_{name}.py"), str(corpus), f"-runs={ATHERIS_RUNS}", "-seed=1",
-               "-timeout=30", "-rss_limit_mb=2048", f"-artifact_prefix={tmp_path}/"]
+    command = [
+        sys.executable,
+        str(FUZZ_DIR / f"fuzz_{name}.py"),
+        str(corpus),
+        f"-runs={ATHERIS_RUNS}",
+        "-seed=1",
+        "-timeout=30",
+        "-rss_limit_mb=2048",
+        f"-artifact_prefix={tmp_path}/",
+    ]
     dictionary = run.write_dictionary(name, tmp_path)
     if dictionary is not None:
         command.append(f"-dict={dictionary}")
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    result = subprocess.run(command, cwd=FUZZ_DIR, capture_output=True, text=True,
-                            env=dict(os.environ, TFODKIT_FUZZ_SCRATCH=str(scratch)))
+    result = subprocess.run(
+        command, cwd=FUZZ_DIR, capture_output=True, text=True, env=dict(os.environ, TFODKIT_FUZZ_SCRATCH=str(scratch))
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"Done {ATHERIS_RUNS} runs" in result.stderr
 
@@ -161,15 +171,22 @@ def test_lone_surrogate_category_from_coco_is_a_typed_error_or_replaced(tmp_path
     from tfodkit.pipeline import convert, read_dataset
 
     (tmp_path / "coco" / "annotations").mkdir(parents=True)
-    document = {"images": [{"id": 1, "file_name": "a.jpg", "width": 4, "height": 4}],
-                "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 2, 2]}],
-                "categories": [{"id": 1, "name": "\ud800"}]}
+    document = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 4, "height": 4}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 2, 2]}],
+        "categories": [{"id": 1, "name": "\ud800"}],
+    }
     (tmp_path / "coco" / "annotations" / "instances_default.json").write_text(json.dumps(document))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            convert(str(tmp_path / "coco"), str(tmp_path / "out.tfrecord"), from_format="coco", to_format="tfrecord",
-                    write_options={"save_images": False})
+            convert(
+                str(tmp_path / "coco"),
+                str(tmp_path / "out.tfrecord"),
+                from_format="coco",
+                to_format="tfrecord",
+                write_options={"save_images": False},
+            )
         except TfodError:
             return
     names = read_dataset(str(tmp_path / "out.tfrecord"), "tfrecord").label_map.names
@@ -190,14 +207,18 @@ def test_an_image_name_cannot_reach_outside_the_dataset(tmp_path: Path, fmt: str
 
         (root / "images").mkdir(parents=True)
         with RecordWriter(str(root / "a.tfrecord")) as writer:
-            writer.write(encode_example({"image/filename": [b"../../secret.jpg"], "image/height": [4],
-                                         "image/width": [4]}))
+            writer.write(
+                encode_example({"image/filename": [b"../../secret.jpg"], "image/height": [4], "image/width": [4]})
+            )
         options["images_dir"] = str(root / "images")
     elif fmt == "coco":
         (root / "annotations").mkdir(parents=True)
         (root / "images").mkdir()
-        document = {"images": [{"id": 1, "file_name": "../../secret.jpg", "width": 4, "height": 4}],
-                    "annotations": [], "categories": []}
+        document = {
+            "images": [{"id": 1, "file_name": "../../secret.jpg", "width": 4, "height": 4}],
+            "annotations": [],
+            "categories": [],
+        }
         (root / "annotations" / "instances_default.json").write_text(json.dumps(document))
     else:
         (root / "Annotations").mkdir(parents=True)
@@ -212,8 +233,9 @@ def test_an_image_name_cannot_reach_outside_the_dataset(tmp_path: Path, fmt: str
             items = list(read_dataset(str(root), fmt, **options))
     except TfodError:
         return  # refusing the name is a fine answer
-    assert all(item.image.path is None or Path(item.image.path).resolve().is_relative_to(root.resolve())
-               for item in items)
+    assert all(
+        item.image.path is None or Path(item.image.path).resolve().is_relative_to(root.resolve()) for item in items
+    )
 
 
 def test_nan_and_inverted_boxes_in_records_are_typed_errors() -> None:
@@ -223,11 +245,19 @@ def test_nan_and_inverted_boxes_in_records_are_typed_errors() -> None:
     from tfodkit.model import LabelMap
 
     def record(xmin: float, xmax: float) -> dict[str, Any]:
-        return decode_example(encode_example({
-            "image/height": [4], "image/width": [4], "image/object/class/label": [1],
-            "image/object/bbox/xmin": np.array([xmin], np.float32), "image/object/bbox/xmax": np.array([xmax], np.float32),
-            "image/object/bbox/ymin": np.array([0.1], np.float32), "image/object/bbox/ymax": np.array([0.5], np.float32),
-        }))
+        return decode_example(
+            encode_example(
+                {
+                    "image/height": [4],
+                    "image/width": [4],
+                    "image/object/class/label": [1],
+                    "image/object/bbox/xmin": np.array([xmin], np.float32),
+                    "image/object/bbox/xmax": np.array([xmax], np.float32),
+                    "image/object/bbox/ymin": np.array([0.1], np.float32),
+                    "image/object/bbox/ymax": np.array([0.5], np.float32),
+                }
+            )
+        )
 
     with pytest.raises(TfodError, match="not a finite number"):
         example_to_item(record(float("nan"), 0.5), LabelMap(), where="a.tfrecord", record_index=3)

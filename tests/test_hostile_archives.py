@@ -25,21 +25,25 @@ from tfodkit.model import ImageRef, Item, LabelMap, Objects
 from tfodkit.records import RecordWriter
 
 LABELS = LabelMap.from_names(["car"])
-CVAT_XML = (b'<?xml version="1.0"?><annotations><version>1.1</version><image id="0" name="a.jpg" width="8" '
-            b'height="6"><box label="car" xtl="1" ytl="1" xbr="4" ybr="3"/></image></annotations>')
+CVAT_XML = (
+    b'<?xml version="1.0"?><annotations><version>1.1</version><image id="0" name="a.jpg" width="8" '
+    b'height="6"><box label="car" xtl="1" ytl="1" xbr="4" ybr="3"/></image></annotations>'
+)
 
 
 def records(count: int = 2) -> bytes:
     out = io.BytesIO()
     with RecordWriter.to_stream(out) as writer:
         for index in range(count):
-            item = Item(f"i{index}", ImageRef(f"i{index}.jpg", width=8, height=6), Objects.from_boxes([[1, 1, 4, 3]], [1]))
+            image = ImageRef(f"i{index}.jpg", width=8, height=6)
+            item = Item(f"i{index}", image, Objects.from_boxes([[1, 1, 4, 3]], [1]))
             writer.write(item_to_example(item, LABELS))
     return out.getvalue()
 
 
-def make_zip(path: Path, members: list[tuple[str, bytes]], *, symlink: str | None = None,
-             compression: int = zipfile.ZIP_STORED) -> Path:
+def make_zip(
+    path: Path, members: list[tuple[str, bytes]], *, symlink: str | None = None, compression: int = zipfile.ZIP_STORED
+) -> Path:
     with zipfile.ZipFile(path, "w", compression) as archive:
         for name, content in members:
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
@@ -94,13 +98,21 @@ def test_a_name_that_leaves_the_archive_is_refused(tmp_path: Path, reader: str, 
 
 @pytest.mark.parametrize("reader", READERS)
 def test_a_symbolic_link_member_is_refused(tmp_path: Path, reader: str) -> None:
-    upload = make_zip(tmp_path / "task.zip", [payload(reader), ("link.tfrecord", b"/etc/passwd")], symlink="link.tfrecord")
+    members = [payload(reader), ("link.tfrecord", b"/etc/passwd")]
+    upload = make_zip(tmp_path / "task.zip", members, symlink="link.tfrecord")
     with pytest.raises(UnsafeArchiveError, match="'link.tfrecord' is a symbolic link"):
         read_all(reader, upload)
 
 
-@pytest.mark.parametrize(("reader", "second"), [("cvat_zip", "default.tfrecord"), ("cvat_zip", "./default.tfrecord"),
-                                                ("cvat_xml", "annotations.xml"), ("cvat_xml", "./annotations.xml")])
+@pytest.mark.parametrize(
+    ("reader", "second"),
+    [
+        ("cvat_zip", "default.tfrecord"),
+        ("cvat_zip", "./default.tfrecord"),
+        ("cvat_xml", "annotations.xml"),
+        ("cvat_xml", "./annotations.xml"),
+    ],
+)
 def test_a_name_given_twice_is_refused(tmp_path: Path, reader: str, second: str) -> None:
     import warnings
 
@@ -123,14 +135,16 @@ def test_an_empty_member_name_is_refused(tmp_path: Path) -> None:
 
 def zeros_zip(path: Path, size: int, name: str = "default.tfrecord") -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), b"\x00" * size,
-                         compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr(
+            zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), b"\x00" * size, compress_type=zipfile.ZIP_DEFLATED
+        )
     return path
 
 
 @pytest.mark.parametrize("reader", READERS)
-def test_a_zip_bomb_stops_before_any_member_is_decompressed(tmp_path: Path, reader: str,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_zip_bomb_stops_before_any_member_is_decompressed(
+    tmp_path: Path, reader: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     name = "default.tfrecord" if reader == "cvat_zip" else "annotations.xml"
     bomb = zeros_zip(tmp_path / "bomb.zip", 48 << 20, name)  # 48 MiB of zeros in ~47 KiB
     assert bomb.stat().st_size < 100_000
@@ -181,8 +195,9 @@ def test_the_limits_come_from_the_environment_for_the_command(tmp_path: Path) ->
     strict = dict(os.environ, TFODKIT_MAX_UNPACKED_BYTES="10")
     refused = subprocess.run(command, capture_output=True, text=True, env=strict)
     assert refused.returncode == 2
-    assert refused.stderr.strip() == (f"tfod: error: {upload}: members unpack to more than 10 bytes "
-                                      "(raise the limit if this is expected)")
+    assert refused.stderr.strip() == (
+        f"tfod: error: {upload}: members unpack to more than 10 bytes (raise the limit if this is expected)"
+    )
     assert not target.exists()
     accepted = subprocess.run(command, capture_output=True, text=True)
     assert accepted.returncode == 0, accepted.stderr
@@ -219,11 +234,15 @@ def test_a_member_never_yields_more_than_it_declares(tmp_path: Path) -> None:
 
 
 def test_a_good_archive_is_read_as_a_stream_without_extracting(tmp_path: Path) -> None:
-    upload = make_zip(tmp_path / "task.zip", [("train.tfrecord", records(3)), ("val.tfrecord", records(1))],
-                      compression=zipfile.ZIP_DEFLATED)
+    upload = make_zip(
+        tmp_path / "task.zip",
+        [("train.tfrecord", records(3)), ("val.tfrecord", records(1))],
+        compression=zipfile.ZIP_DEFLATED,
+    )
     before = files_under(tmp_path)
     items = list(cvat_zip.read(str(upload)))
-    assert [(item.subset, item.id) for item in items] == [("train", "i0"), ("train", "i1"), ("train", "i2"), ("val", "i0")]
+    expected = [("train", "i0"), ("train", "i1"), ("train", "i2"), ("val", "i0")]
+    assert [(item.subset, item.id) for item in items] == expected
     assert files_under(tmp_path) == before
 
 

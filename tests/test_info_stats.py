@@ -15,11 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tfodkit.example import decode_example, encode_example
+from tfodkit.example.partial import FeatureSelector, feature_kinds
 from tfodkit.formats import cvat_zip, tfod, tfod_schema, voc
 from tfodkit.inspection import stats as stats_module
 from tfodkit.inspection.histogram import Histogram
 from tfodkit.inspection.info import dataset_info, shard_of
-from tfodkit.example.partial import FeatureSelector, feature_kinds
 from tfodkit.inspection.stats import compute_stats
 from tfodkit.model import Dataset
 

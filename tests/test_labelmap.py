@@ -80,10 +80,7 @@ def protobuf_pairs(message_class, text: str) -> list[tuple[int, str, str | None]
     from google.protobuf import text_format
 
     message = text_format.Parse(text, message_class())
-    return [
-        (item.id, item.name, item.display_name if item.HasField("display_name") else None)
-        for item in message.item
-    ]
+    return [(item.id, item.name, item.display_name if item.HasField("display_name") else None) for item in message.item]
 
 
 # --------------------------------------------------------------------------------------------- real styles
@@ -230,7 +227,7 @@ def test_bom_crlf_and_empty_files() -> None:
     assert pairs(parse_label_map("\ufeffitem {\r\n  id: 1\r\n  name: 'a'\r\n}\r\n")) == [(1, "a", None)]
     assert len(parse_label_map("")) == 0
     assert len(parse_label_map("# only a comment\n")) == 0
-    assert pairs(parse_label_map("item { id: 1 name: 'b' }".encode())) == [(1, "b", None)]
+    assert pairs(parse_label_map(b"item { id: 1 name: 'b' }")) == [(1, "b", None)]
 
 
 # --------------------------------------------------------------------------------------------- escapes
@@ -368,7 +365,7 @@ def test_failed_write_leaves_the_old_file(tmp_path) -> None:  # type: ignore[no-
 # --------------------------------------------------------------------------------------------- writer
 def test_quote_string_escapes() -> None:
     assert quote_string("plain") == "'plain'"
-    assert quote_string("it's \"q\" \\") == "'it\\'s \\\"q\\\" \\\\'"
+    assert quote_string('it\'s "q" \\') == "'it\\'s \\\"q\\\" \\\\'"
     assert quote_string("a\nb\tc\rd") == "'a\\nb\\tc\\rd'"
     assert quote_string("\x00\x1f\x7f") == "'\\000\\037\\177'"
     assert quote_string("\x85\u2028") == "'\\302\\205\\342\\200\\250'"  # NEL, LINE SEPARATOR as UTF-8 bytes
@@ -422,7 +419,7 @@ def label_maps(draw) -> LabelMap:  # type: ignore[no-untyped-def]
     names = draw(st.lists(label_names, max_size=6, unique=True))
     ids = draw(st.lists(st.integers(1, 2**31 - 1), min_size=len(names), max_size=len(names), unique=True))
     display_names = draw(st.lists(st.none() | label_names, min_size=len(names), max_size=len(names)))
-    return LabelMap(Label(id, name, display) for id, name, display in zip(ids, names, display_names))
+    return LabelMap(Label(id, name, display) for id, name, display in zip(ids, names, display_names, strict=True))
 
 
 @settings(max_examples=300, deadline=None)

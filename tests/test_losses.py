@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from _cli import run
 
-from tfodkit.masks import raster
 from tfodkit.errors import LossError
 from tfodkit.formats import coco, cvat_xml, cvat_zip, tfod
 from tfodkit.inspection.diff import diff, diff_datasets
 from tfodkit.losses import Tally, count_dropped_attributes, counting_losses, has_value, tallied
+from tfodkit.masks import raster
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.pipeline import convert, read_dataset, write_dataset
 from tfodkit.samples import make_jpeg

@@ -23,10 +23,7 @@ from tfodkit.masks import (
     masks_to_numerical,
     masks_to_png_list,
 )
-from tfodkit.model import Mask, decode_png_mask, png_size
-from tfodkit.parallel import ordered_map
 from tfodkit.masks.png import encode_mask_png, encode_mask_png_from_column_runs, png_is_blank
-from tfodkit.masks.rle import column_runs_from_rle_counts, rle_counts_from_string
 from tfodkit.masks.raster import (
     array_box,
     array_to_polygons,
@@ -41,6 +38,9 @@ from tfodkit.masks.raster import (
     simplify_polygon,
     source_png,
 )
+from tfodkit.masks.rle import column_runs_from_rle_counts, rle_counts_from_string
+from tfodkit.model import Mask, decode_png_mask, png_size
+from tfodkit.parallel import ordered_map
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # pycocotools' decode (the reference) trips a numpy 2 deprecation warning inside pycocotools.
@@ -69,8 +69,12 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
     """Background not reachable from the border through 8-connected background becomes foreground."""
     height, width = mask.shape
     outside = np.zeros_like(mask)
-    queue = deque((r, c) for r in range(height) for c in range(width)
-                  if (r in (0, height - 1) or c in (0, width - 1)) and not mask[r, c])
+    queue = deque(
+        (r, c)
+        for r in range(height)
+        for c in range(width)
+        if (r in (0, height - 1) or c in (0, width - 1)) and not mask[r, c]
+    )
     for r, c in queue:
         outside[r, c] = True
     while queue:
@@ -413,21 +417,38 @@ def test_coco_polygons_to_tfrecord_masks(tmp_path: Path) -> None:
             bbox_points = np.array(segmentation[0]).reshape(-1, 2) if segmentation else points
             x0, y0 = bbox_points.min(axis=0)
             x1, y1 = bbox_points.max(axis=0)
-            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": 1 + index % 2,
-                                "bbox": [x0, y0, x1 - x0, y1 - y0], "area": 1.0, "iscrowd": 0,
-                                "segmentation": segmentation})
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": image_id,
+                    "category_id": 1 + index % 2,
+                    "bbox": [x0, y0, x1 - x0, y1 - y0],
+                    "area": 1.0,
+                    "iscrowd": 0,
+                    "segmentation": segmentation,
+                }
+            )
             if segmentation:
                 mask = coco_polygons([np.array(segmentation[0])], height, width)
             else:
                 mask = coco_box([x0, y0, x1, y1], height, width)
             expected.setdefault(name, []).append((mask, [x0, y0, x1, y1]))
-    document = {"images": images, "annotations": annotations,
-                "categories": [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}]}
+    document = {
+        "images": images,
+        "annotations": annotations,
+        "categories": [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}],
+    }
     (tmp_path / "coco" / "annotations" / "instances_default.json").write_text(json.dumps(document))
 
     output = tmp_path / "out.tfrecord"
-    convert(str(tmp_path / "coco"), str(output), from_format="coco", to_format="tfrecord",
-            transforms=[get_transform(name) for name in mask_transforms("all")], workers=2)
+    convert(
+        str(tmp_path / "coco"),
+        str(output),
+        from_format="coco",
+        to_format="tfrecord",
+        transforms=[get_transform(name) for name in mask_transforms("all")],
+        workers=2,
+    )
     items = list(tfod.read(str(output)))
     assert len(items) == 4
     for item in items:

@@ -22,8 +22,15 @@ def _error(capsys: pytest.CaptureFixture[str]) -> str:
     return error
 
 
-@pytest.mark.parametrize("command", [["convert", "{missing}", "{out}", "--to", "coco"], ["validate", "{missing}"],
-                                     ["info", "{missing}"], ["stats", "{missing}"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["convert", "{missing}", "{out}", "--to", "coco"],
+        ["validate", "{missing}"],
+        ["info", "{missing}"],
+        ["stats", "{missing}"],
+    ],
+)
 def test_a_missing_input_says_it_does_not_exist(
     tmp_path: Path, command: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -82,8 +89,19 @@ def _messages() -> list[tuple[str, int, str]]:
 
 
 def test_messages_name_cli_flags_not_python_keywords() -> None:
-    options = {"include_masks", "save_images", "images_dir", "label_map", "numerical_masks", "on_error",
-               "target_labels", "shard_size", "annotations_dir", "ignore_difficult", "max_findings"}
+    options = {
+        "include_masks",
+        "save_images",
+        "images_dir",
+        "label_map",
+        "numerical_masks",
+        "on_error",
+        "target_labels",
+        "shard_size",
+        "annotations_dir",
+        "ignore_difficult",
+        "max_findings",
+    }
     allowed = {"torch.py"}  # tfodkit.torch has no CLI: its messages name its Python arguments
     bad = [
         (file, line, text)

@@ -43,8 +43,10 @@ def _flags(command: str) -> set[str]:
 @pytest.mark.parametrize("name", format_names())
 def test_declarations_are_the_keywords_of_read_and_write(name: str) -> None:
     info = get_format(name)
-    for function, declared in ((getattr(info.module, "read", None), info.read_options),
-                               (getattr(info.module, "write", None), info.write_options)):
+    for function, declared in (
+        (getattr(info.module, "read", None), info.read_options),
+        (getattr(info.module, "write", None), info.write_options),
+    ):
         if function is None:
             assert declared == ()
             continue
@@ -63,12 +65,22 @@ def test_workers_is_taken_by_the_tfrecord_writers_only() -> None:
 
 
 def test_each_command_lists_the_options_of_the_formats_it_can_involve() -> None:
-    every = {option.flag for name in format_names()
-             for option in (*get_format(name).read_options, *get_format(name).write_options)}
+    every = {
+        option.flag
+        for name in format_names()
+        for option in (*get_format(name).read_options, *get_format(name).write_options)
+    }
     assert every <= _flags("convert") and every <= _flags("transform")
     imports = _flags("import")
-    for flag in ("--year", "--set", "--annotations-dir", "--ignore-difficult", "--subset", "--include-masks",
-                 "--input-layout"):
+    for flag in (
+        "--year",
+        "--set",
+        "--annotations-dir",
+        "--ignore-difficult",
+        "--subset",
+        "--include-masks",
+        "--input-layout",
+    ):
         assert flag not in imports  # VOC, COCO and YOLO read options: import reads cvat-tfrecord only
     assert {"--label-map", "--images", "--layout", "--shards", "--save-images"} <= imports
     exports = _flags("export")
@@ -102,17 +114,28 @@ def test_a_flag_declared_twice_differently_is_refused(monkeypatch: pytest.Monkey
 
 def test_an_option_the_format_does_not_take_is_a_usage_error(tmp_path: Path, cvat_xml: Path) -> None:
     with pytest.raises(UsageError, match=r"--year does not apply when reading cvat \(its read options: --images\)"):
-        tfodkit.convert(str(cvat_xml), str(tmp_path / "o.tfrecord"), from_format="cvat", to_format="tfrecord",
-                        read_options={"year": "VOC2007"})
+        tfodkit.convert(
+            str(cvat_xml),
+            str(tmp_path / "o.tfrecord"),
+            from_format="cvat",
+            to_format="tfrecord",
+            read_options={"year": "VOC2007"},
+        )
     with pytest.raises(UsageError, match="--layout does not apply when writing coco"):
-        tfodkit.convert(str(cvat_xml), str(tmp_path / "coco"), from_format="cvat", to_format="coco",
-                        write_options={"layout": "darknet"})
+        tfodkit.convert(
+            str(cvat_xml),
+            str(tmp_path / "coco"),
+            from_format="cvat",
+            to_format="coco",
+            write_options={"layout": "darknet"},
+        )
     assert sorted(path.name for path in tmp_path.iterdir()) == ["cvat"]  # refused before anything was written
 
 
-def test_cli_names_the_option_and_the_format(tmp_path: Path, cvat_xml: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run("convert", str(cvat_xml), str(tmp_path / "coco"), "--from", "cvat", "--to", "coco",
-               "--shards", "2") == 2
+def test_cli_names_the_option_and_the_format(
+    tmp_path: Path, cvat_xml: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("convert", str(cvat_xml), str(tmp_path / "coco"), "--from", "cvat", "--to", "coco", "--shards", "2") == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("tfod: error: --shards does not apply when writing coco (its write options:")
     assert len(error.splitlines()) == 1
@@ -125,15 +148,45 @@ def test_cli_names_the_option_and_the_format(tmp_path: Path, cvat_xml: Path, cap
 
 def test_format_flags_reach_the_reader_and_the_writer(tmp_path: Path, cvat_xml: Path) -> None:
     darknet = tmp_path / "darknet"
-    assert run("convert", str(cvat_xml), str(darknet), "--from", "cvat", "--to", "yolo", "--layout", "darknet",
-               "-q") == 0
+    assert (
+        run("convert", str(cvat_xml), str(darknet), "--from", "cvat", "--to", "yolo", "--layout", "darknet", "-q") == 0
+    )
     assert (darknet / "obj.data").is_file()
     out = tmp_path / "back.tfrecord"
-    assert run("convert", str(darknet), str(out), "--from", "yolo", "--input-layout", "darknet", "--to",
-               "tfrecord", "--compression", "gzip", "--no-save-images", "-q") == 0
+    assert (
+        run(
+            "convert",
+            str(darknet),
+            str(out),
+            "--from",
+            "yolo",
+            "--input-layout",
+            "darknet",
+            "--to",
+            "tfrecord",
+            "--compression",
+            "gzip",
+            "--no-save-images",
+            "-q",
+        )
+        == 0
+    )
     assert out.read_bytes()[:2] == b"\x1f\x8b"
-    assert run("convert", str(darknet), str(tmp_path / "u.tfrecord"), "--from", "yolo", "--input-layout",
-               "ultralytics", "--to", "tfrecord", "-q") == 2  # the layout really went to the reader
+    assert (
+        run(
+            "convert",
+            str(darknet),
+            str(tmp_path / "u.tfrecord"),
+            "--from",
+            "yolo",
+            "--input-layout",
+            "ultralytics",
+            "--to",
+            "tfrecord",
+            "-q",
+        )
+        == 2
+    )  # the layout really went to the reader
 
 
 def test_formats_doc_is_generated_from_the_registry() -> None:

@@ -44,8 +44,9 @@ def last_error(capsys: pytest.CaptureFixture[str]) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ inputs
-def test_an_output_that_holds_its_input_is_refused_even_with_overwrite(tmp_path: Path, source: Path,
-                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_output_that_holds_its_input_is_refused_even_with_overwrite(
+    tmp_path: Path, source: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The issue's case: `tfod import sandbox/task.zip sandbox --to coco` wiped sandbox/ (keep.txt too)."""
     sandbox = tmp_path / "sandbox"
     sandbox.mkdir()
@@ -54,8 +55,10 @@ def test_an_output_that_holds_its_input_is_refused_even_with_overwrite(tmp_path:
     before = snapshot(sandbox)
     for extra in ((), ("--overwrite",)):
         assert run("import", str(sandbox / "task.zip"), str(sandbox), "--to", "coco", *extra) == 2
-        assert last_error(capsys) == f"tfod: error: the output {sandbox} holds the input {sandbox / 'task.zip'}; " \
-                                     "write it elsewhere"
+        assert (
+            last_error(capsys) == f"tfod: error: the output {sandbox} holds the input {sandbox / 'task.zip'}; "
+            "write it elsewhere"
+        )
     assert snapshot(sandbox) == before
 
 
@@ -80,14 +83,24 @@ def test_an_output_is_never_an_input(tmp_path: Path, source: Path, how: str) -> 
 def test_an_output_into_the_label_map_or_images_input_is_refused(tmp_path: Path, source: Path) -> None:
     images = tmp_path / "images"
     with pytest.raises(UsageError, match="lies inside the input"):
-        convert(str(source), str(images / "coco"), to_format="coco", read_options={"images_dir": str(images)},
-                overwrite=True)
+        convert(
+            str(source),
+            str(images / "coco"),
+            to_format="coco",
+            read_options={"images_dir": str(images)},
+            overwrite=True,
+        )
     labels = tmp_path / "labels" / "label_map.pbtxt"
     labels.parent.mkdir()
     labels.write_bytes((source.parent / "label_map.pbtxt").read_bytes())
     with pytest.raises(UsageError, match="is the input"):  # the label map beside the new record file
-        convert(str(source), str(labels.parent / "out.tfrecord"), to_format="tfrecord",
-                read_options={"label_map": str(labels)}, overwrite=True)
+        convert(
+            str(source),
+            str(labels.parent / "out.tfrecord"),
+            to_format="tfrecord",
+            read_options={"label_map": str(labels)},
+            overwrite=True,
+        )
 
 
 # ------------------------------------------------------------------------------------------------ existing outputs
@@ -106,8 +119,9 @@ OUTPUTS = {  # target name -> format, extra options
 
 
 @pytest.mark.parametrize("name", list(OUTPUTS))
-def test_an_existing_output_needs_overwrite(tmp_path: Path, source: Path, name: str,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_existing_output_needs_overwrite(
+    tmp_path: Path, source: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     to_format, extra = OUTPUTS[name]
     target = tmp_path / "out" / name
     command = ("convert", str(source), str(target), "--to", to_format, "-q", *extra)
@@ -122,8 +136,9 @@ def test_an_existing_output_needs_overwrite(tmp_path: Path, source: Path, name: 
     assert snapshot(tmp_path / "out") == first  # replaced by the same bytes
 
 
-def test_the_refusal_is_one_line_naming_the_output(tmp_path: Path, source: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_refusal_is_one_line_naming_the_output(
+    tmp_path: Path, source: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = tmp_path / "coco"
     target.mkdir()
     (target / "notes.txt").write_text("not ours")
@@ -157,8 +172,9 @@ def test_a_url_output_that_exists_needs_overwrite(source: Path) -> None:
     convert(str(source), target, to_format="coco", overwrite=True)
 
 
-def test_dot_as_output_fails_with_one_line(tmp_path: Path, source: Path, monkeypatch: pytest.MonkeyPatch,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_dot_as_output_fails_with_one_line(
+    tmp_path: Path, source: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
@@ -172,8 +188,9 @@ def test_dot_as_output_fails_with_one_line(tmp_path: Path, source: Path, monkeyp
 
 
 # ------------------------------------------------------------------------------------------------ record families
-def test_shards_replace_every_earlier_member_of_the_family(tmp_path: Path, source: Path,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_shards_replace_every_earlier_member_of_the_family(
+    tmp_path: Path, source: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     target = out / "out.tfrecord"
     assert run("convert", str(source), str(target), "--to", "tfrecord", "-q") == 0
@@ -181,20 +198,30 @@ def test_shards_replace_every_earlier_member_of_the_family(tmp_path: Path, sourc
     assert "out.tfrecord exists; --overwrite replaces it" in last_error(capsys)
     assert run("convert", str(source), str(target), "--to", "tfrecord", "-q", "--shards", "3", "--overwrite") == 0
     assert sorted(path.name for path in out.iterdir()) == [
-        "label_map.pbtxt", "out-00000-of-00003.tfrecord", "out-00001-of-00003.tfrecord", "out-00002-of-00003.tfrecord"]
+        "label_map.pbtxt",
+        "out-00000-of-00003.tfrecord",
+        "out-00001-of-00003.tfrecord",
+        "out-00002-of-00003.tfrecord",
+    ]
     (out / "outer.tfrecord").write_bytes(b"not of the family")
     assert run("convert", str(source), str(target), "--to", "tfrecord", "-q", "--shards", "2") == 2
     assert last_error(capsys).endswith(
-        f"out-00000-of-00003.tfrecord exists (part of the output {target}); --overwrite replaces it")
+        f"out-00000-of-00003.tfrecord exists (part of the output {target}); --overwrite replaces it"
+    )
     assert run("convert", str(source), str(target), "--to", "tfrecord", "-q", "--shards", "2", "--overwrite") == 0
     assert sorted(path.name for path in out.iterdir()) == [
-        "label_map.pbtxt", "out-00000-of-00002.tfrecord", "out-00001-of-00002.tfrecord", "outer.tfrecord"]
+        "label_map.pbtxt",
+        "out-00000-of-00002.tfrecord",
+        "out-00001-of-00002.tfrecord",
+        "outer.tfrecord",
+    ]
     assert run("convert", str(source), str(target), "--to", "tfrecord", "-q", "--overwrite") == 0
     assert sorted(path.name for path in out.iterdir()) == ["label_map.pbtxt", "out.tfrecord", "outer.tfrecord"]
 
 
-def test_a_different_label_map_beside_is_refused_and_an_identical_one_kept(tmp_path: Path, source: Path,
-                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_different_label_map_beside_is_refused_and_an_identical_one_kept(
+    tmp_path: Path, source: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     shared = tmp_path / "d"
     assert run("convert", str(source), str(shared / "cvat.tfrecord"), "--to", "tfrecord", "-q") == 0
     label_map = shared / "label_map.pbtxt"
@@ -207,18 +234,31 @@ def test_a_different_label_map_beside_is_refused_and_an_identical_one_kept(tmp_p
     assert run("convert", str(other), str(shared / "voc.tfrecord"), "--to", "tfrecord", "-q") == 2
     assert last_error(capsys) == (
         f"tfod: error: {label_map} exists with other labels (only in it: bus, cat; only in the new one: dog); "
-        "--overwrite replaces it, --label-map-out PATH writes it elsewhere")
+        "--overwrite replaces it, --label-map-out PATH writes it elsewhere"
+    )
     assert snapshot(shared) == before  # no record file either
-    assert run("convert", str(other), str(shared / "voc.tfrecord"), "--to", "tfrecord", "--json",
-               "--label-map-out", str(shared / "voc.pbtxt")) == 0
+    assert (
+        run(
+            "convert",
+            str(other),
+            str(shared / "voc.tfrecord"),
+            "--to",
+            "tfrecord",
+            "--json",
+            "--label-map-out",
+            str(shared / "voc.pbtxt"),
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["outputs"] == [str(shared / "voc.tfrecord"), str(shared / "voc.pbtxt")]
     assert "dog" in (shared / "voc.pbtxt").read_text()
     assert snapshot(shared)["label_map.pbtxt"] == before["label_map.pbtxt"]
 
 
-def test_the_summary_names_the_label_map_written(tmp_path: Path, source: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_summary_names_the_label_map_written(
+    tmp_path: Path, source: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = tmp_path / "o" / "out.tfrecord"
     assert run("convert", str(source), str(target), "--to", "tfrecord") == 0
     assert capsys.readouterr().out.strip().endswith(f"-> {target} (label map: {target.parent / 'label_map.pbtxt'})")
@@ -241,8 +281,9 @@ def _dead_pid() -> int:
     return child.pid
 
 
-def test_leftovers_of_dead_runs_are_removed_and_named(tmp_path: Path, source: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_leftovers_of_dead_runs_are_removed_and_named(
+    tmp_path: Path, source: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     dead, alive = _dead_pid(), os.getppid()
@@ -254,7 +295,8 @@ def test_leftovers_of_dead_runs_are_removed_and_named(tmp_path: Path, source: Pa
     live.write_bytes(b"busy")
     assert run("convert", str(source), str(out / "out.tfrecord"), "--to", "tfrecord", "-q") == 0
     assert capsys.readouterr().err.strip() == (
-        f"tfod: warning: removed 2 leftovers of an interrupted run: {stale[1]}, {stale[0]}")  # in name order
+        f"tfod: warning: removed 2 leftovers of an interrupted run: {stale[1]}, {stale[0]}"
+    )  # in name order
     assert not any(path.exists() for path in stale) and live.exists()
 
 
@@ -285,8 +327,21 @@ def test_kill_9_takes_the_workers_along_and_the_next_run_clears_up(tmp_path: Pat
     work = tmp_path / "work"
     work.mkdir()
     target = work / "out.tfrecord"
-    command = [sys.executable, "-m", "tfodkit", "convert", str(many), str(target), "--to", "tfrecord", "-q",
-               "--workers", "2", "--shards", "2"]
+    command = [
+        sys.executable,
+        "-m",
+        "tfodkit",
+        "convert",
+        str(many),
+        str(target),
+        "--to",
+        "tfrecord",
+        "-q",
+        "--workers",
+        "2",
+        "--shards",
+        "2",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         started = time.monotonic()

@@ -63,7 +63,7 @@ def test_preview_writes_a_png_per_image_and_a_gallery(records: Path, tmp_path: P
     pngs = sorted((out / "images").glob("*.png"))
     thumbs = sorted((out / "thumbs").glob("*.jpg"))
     assert len(pngs) == len(thumbs) == len(items)
-    for png, item in zip(pngs, items):
+    for png, item in zip(pngs, items, strict=True):
         with Image.open(png) as picture:
             width, height = item.image.size
             assert picture.size[0] / picture.size[1] == pytest.approx(width / height, rel=0.02)

@@ -58,17 +58,22 @@ def test_a_missing_split_is_still_an_error(tmp_path: Path) -> None:
 
 def fiftyone_record(path: str, index: int, with_box: bool = True) -> bytes:
     boxes = [0.0, 0.25, 1.0, 1.0] if with_box else []  # an edge box: exactly on the border
-    return encode_example({
-        "image/filename": [path.encode()], "image/source_id": [path.encode()],
-        "image/height": [20], "image/width": [40], "image/format": [b"jpeg"],
-        "image/encoded": [make_jpeg(40, 20, seed=index)],
-        "image/object/bbox/xmin": np.array(boxes[:1], np.float32),
-        "image/object/bbox/ymin": np.array(boxes[1:2], np.float32),
-        "image/object/bbox/xmax": np.array(boxes[2:3], np.float32),
-        "image/object/bbox/ymax": np.array(boxes[3:], np.float32),
-        "image/object/class/text": [b"cat"] if with_box else [],
-        "image/object/class/label": np.array([1] if with_box else [], np.int64),
-    })
+    return encode_example(
+        {
+            "image/filename": [path.encode()],
+            "image/source_id": [path.encode()],
+            "image/height": [20],
+            "image/width": [40],
+            "image/format": [b"jpeg"],
+            "image/encoded": [make_jpeg(40, 20, seed=index)],
+            "image/object/bbox/xmin": np.array(boxes[:1], np.float32),
+            "image/object/bbox/ymin": np.array(boxes[1:2], np.float32),
+            "image/object/bbox/xmax": np.array(boxes[2:3], np.float32),
+            "image/object/bbox/ymax": np.array(boxes[3:], np.float32),
+            "image/object/class/text": [b"cat"] if with_box else [],
+            "image/object/class/label": np.array([1] if with_box else [], np.int64),
+        }
+    )
 
 
 def fiftyone_export(folder: Path, shards: int = 0) -> Path:
@@ -79,7 +84,7 @@ def fiftyone_export(folder: Path, shards: int = 0) -> Path:
     names = [f"tf.records-{i:05d}-of-{shards:05d}" for i in range(shards)] if shards else ["tf.records"]
     for shard, name in enumerate(names):
         with RecordWriter(str(folder / name)) as writer:
-            for record in records[shard::len(names)]:
+            for record in records[shard :: len(names)]:
                 writer.write(record)
     return folder
 
@@ -103,8 +108,9 @@ def test_fiftyone_records_are_detected(tmp_path: Path, shards: int) -> None:
 def test_fiftyone_absolute_names_become_safe_file_names(tmp_path: Path, target_format: str) -> None:
     folder = fiftyone_export(tmp_path / "fo")
     target = tmp_path / target_format
-    report = convert(str(folder / "tf.records"), str(target), to_format=target_format,
-                     write_options={"save_images": True})
+    report = convert(
+        str(folder / "tf.records"), str(target), to_format=target_format, write_options={"save_images": True}
+    )
     assert report.losses == {"image_renamed": 1}
     back = list(read_dataset(str(target), target_format))
     assert sorted(item.id for item in back) == ["empty image", "frame", "frame_1"]
@@ -118,8 +124,11 @@ def test_fiftyone_to_voc_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixt
     captured = capsys.readouterr()
     assert json.loads(captured.out)["losses"] == {"image_renamed": 1}
     assert "tfod: lost: 1 images renamed" in captured.err
-    assert sorted(path.name for path in (tmp_path / "voc").rglob("*.xml")) == ["empty image.xml", "frame.xml",
-                                                                                "frame_1.xml"]
+    assert sorted(path.name for path in (tmp_path / "voc").rglob("*.xml")) == [
+        "empty image.xml",
+        "frame.xml",
+        "frame_1.xml",
+    ]
     # TFRecord output keeps the names as they were: nothing renamed, nothing lost.
     report = convert(str(folder), str(tmp_path / "copy.tfrecord"), to_format="tfrecord")
     assert report.losses == {}

@@ -90,7 +90,8 @@ def test_round_trip_property(tmp_path_factory, records, compression):
     assert count_records(path) == len(records)
     offsets = record_offsets(path)
     assert [length for _, length in offsets] == [len(data) for data in records]
-    assert [offset for offset, _ in offsets] == [sum(16 + len(data) for data in records[:i]) for i in range(len(records))]
+    expected = [sum(16 + len(data) for data in records[:i]) for i in range(len(records))]
+    assert [offset for offset, _ in offsets] == expected
 
 
 def test_write_accepts_bytearray_and_memoryview(tmp_path):
@@ -109,7 +110,7 @@ def test_empty_file_has_no_records(tmp_path):
         assert count_records(path) == 0
 
 
-# ------------------------------------------------------------------------------------------------- reading others' files
+# ------------------------------------------------------------------------------------------------ reading others' files
 def test_reads_python_gzip_multi_member_and_nul_padding(tmp_path):
     framed = reference_frame(RECORDS)
     path = tmp_path / "multi.tfrecord.gz"
@@ -279,7 +280,8 @@ def test_stream_record_above_the_cap_is_refused_before_reading(tmp_path):
 
 
 def test_garbage_is_a_corrupt_record_error(tmp_path):
-    for index, garbage in enumerate([os.urandom(100), b"\x1f\x8b" + os.urandom(50), b"\x78\x9c" + os.urandom(50), b"x"]):
+    garbages = [os.urandom(100), b"\x1f\x8b" + os.urandom(50), b"\x78\x9c" + os.urandom(50), b"x"]
+    for index, garbage in enumerate(garbages):
         path = tmp_path / f"garbage-{index}.tfrecord"
         path.write_bytes(garbage)
         with pytest.raises(CorruptRecordError):

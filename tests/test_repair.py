@@ -74,7 +74,7 @@ def intact_records(
 ) -> list[bytes]:
     """The records whose framed bytes all survive, contiguous and unchanged."""
     survivors = []
-    for data, (start, end) in zip(records, ranges):
+    for data, (start, end) in zip(records, ranges, strict=True):
         position = int(np.searchsorted(origin, start))  # cuts only delete: origins stay increasing
         stop = position + (end - start)
         if (

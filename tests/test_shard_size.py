@@ -38,7 +38,7 @@ def test_shards_follow_the_size_limit_in_item_order(tmp_path: Path, dataset: Dat
         f"all-{i:05d}-of-{len(expected):05d}.tfrecord" for i in range(len(expected))
     ]
     assert [list(read_records(str(file))) for file in files] == expected
-    for file, shard in zip(files, expected):
+    for file, shard in zip(files, expected, strict=True):
         assert file.stat().st_size <= limit or len(shard) == 1
     assert sorted(path.name for path in (tmp_path / "out").iterdir() if not path.name.startswith("all-")) == [
         "label_map.pbtxt"

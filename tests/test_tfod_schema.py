@@ -26,7 +26,7 @@ def test_item_round_trip_keeps_boxes_labels_flags_masks(dataset: Dataset) -> Non
         assert back.objects.label_ids.tolist() == item.objects.label_ids.tolist()
         for name in ("difficult", "truncated", "pose"):
             assert back.objects.attribute(name) == item.objects.attribute(name)
-        for original, decoded in zip(item.objects.masks, back.objects.masks):
+        for original, decoded in zip(item.objects.masks, back.objects.masks, strict=True):
             assert (original is None) == (decoded is None)
             if original is not None:
                 assert np.array_equal(original.array, decoded.array)
@@ -40,7 +40,7 @@ def test_written_keys_follow_the_schema(dataset: Dataset) -> None:
     assert features["image/encoded"] == [encoded]
     assert features["image/format"] == [b"jpeg"]
     assert features["image/key/sha256"] == [hashlib.sha256(encoded).hexdigest().encode()]
-    assert features["image/object/class/text"] == [b"car", "it's \"quoted\"".encode()]
+    assert features["image/object/class/text"] == [b"car", b'it\'s "quoted"']
     assert features["image/object/view"] == [b"Left", b"Unspecified"]
     assert features["image/object/difficult"].tolist() == [0, 1]
     width, height = item.image.size
@@ -65,16 +65,18 @@ def test_image_without_objects_still_gives_a_record(dataset: Dataset) -> None:
 
 def test_minimal_records_import_with_defaults() -> None:
     """No source_id, no format, no encoded, class/label only: every object kept (Datumaro loses them)."""
-    record = encode_example({
-        "image/filename": [b"a.png"],
-        "image/height": [10],
-        "image/width": [20],
-        "image/object/bbox/xmin": np.array([0.1, 0.5], np.float32),
-        "image/object/bbox/xmax": np.array([0.2, 0.9], np.float32),
-        "image/object/bbox/ymin": np.array([0.0, 0.5], np.float32),
-        "image/object/bbox/ymax": np.array([1.0, 0.6], np.float32),
-        "image/object/class/label": [3, 7],
-    })
+    record = encode_example(
+        {
+            "image/filename": [b"a.png"],
+            "image/height": [10],
+            "image/width": [20],
+            "image/object/bbox/xmin": np.array([0.1, 0.5], np.float32),
+            "image/object/bbox/xmax": np.array([0.2, 0.9], np.float32),
+            "image/object/bbox/ymin": np.array([0.0, 0.5], np.float32),
+            "image/object/bbox/ymax": np.array([1.0, 0.6], np.float32),
+            "image/object/class/label": [3, 7],
+        }
+    )
     label_map = LabelMap.from_names(["a", "b", "c"])  # ids 1..3: id 7 unknown
     item = tfod.example_to_item(decode_example(record), label_map)
     assert item.id == "a" and len(item.objects) == 2
@@ -84,12 +86,19 @@ def test_minimal_records_import_with_defaults() -> None:
 
 def test_class_text_wins_and_new_names_keep_their_ids() -> None:
     label_map = LabelMap([])
-    record = encode_example({
-        "image/filename": [b"x.jpg"], "image/height": [4], "image/width": [4],
-        "image/object/bbox/xmin": [0.0], "image/object/bbox/xmax": [1.0],
-        "image/object/bbox/ymin": [0.0], "image/object/bbox/ymax": [1.0],
-        "image/object/class/text": ["voiture rouge"], "image/object/class/label": [5],
-    })
+    record = encode_example(
+        {
+            "image/filename": [b"x.jpg"],
+            "image/height": [4],
+            "image/width": [4],
+            "image/object/bbox/xmin": [0.0],
+            "image/object/bbox/xmax": [1.0],
+            "image/object/bbox/ymin": [0.0],
+            "image/object/bbox/ymax": [1.0],
+            "image/object/class/text": ["voiture rouge"],
+            "image/object/class/label": [5],
+        }
+    )
     item = tfod.example_to_item(decode_example(record), label_map)
     assert label_map.id_of("voiture rouge") == 5 and item.objects.label_ids.tolist() == [5]
 
@@ -108,11 +117,16 @@ def test_unknown_keys_survive_a_round_trip(dataset: Dataset) -> None:
 def test_list_lengths_that_disagree_name_the_record(tmp_path: Path) -> None:
     path = tmp_path / "bad.tfrecord"
     good = {"image/filename": [b"a.jpg"], "image/height": [4], "image/width": [4]}
-    bad = dict(good, **{
-        "image/object/bbox/xmin": [0.0, 0.1], "image/object/bbox/xmax": [1.0],
-        "image/object/bbox/ymin": [0.0, 0.1], "image/object/bbox/ymax": [1.0, 1.0],
-        "image/object/class/label": [1, 1],
-    })
+    bad = dict(
+        good,
+        **{
+            "image/object/bbox/xmin": [0.0, 0.1],
+            "image/object/bbox/xmax": [1.0],
+            "image/object/bbox/ymin": [0.0, 0.1],
+            "image/object/bbox/ymax": [1.0, 1.0],
+            "image/object/class/label": [1, 1],
+        },
+    )
     with RecordWriter(str(path)) as writer:
         writer.write(encode_example(good))
         writer.write(encode_example(bad))
@@ -135,8 +149,12 @@ def test_shards_are_complete_deterministic_and_read_back_as_one_subset(tmp_path:
     tfod.write(dataset, str(tmp_path / "a" / "data.tfrecord"), shards=3)
     tfod.write(dataset, str(tmp_path / "b" / "data.tfrecord"), shards=3, workers=2)
     names = sorted(os.listdir(tmp_path / "a"))
-    assert names == ["data-00000-of-00003.tfrecord", "data-00001-of-00003.tfrecord",
-                     "data-00002-of-00003.tfrecord", "label_map.pbtxt"]
+    assert names == [
+        "data-00000-of-00003.tfrecord",
+        "data-00001-of-00003.tfrecord",
+        "data-00002-of-00003.tfrecord",
+        "label_map.pbtxt",
+    ]
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     items = list(tfod.read(str(tmp_path / "a" / "data.tfrecord")))
@@ -193,7 +211,10 @@ def test_label_not_in_the_label_map_is_a_format_error() -> None:
 
 
 def test_mask_shape_must_match_the_image() -> None:
-    item = Item("a", ImageRef("a.jpg", width=4, height=4),
-                Objects(boxes=[[0, 0, 1, 1]], label_ids=[1], masks=[Mask.from_array(np.ones((3, 3), bool))]))
+    item = Item(
+        "a",
+        ImageRef("a.jpg", width=4, height=4),
+        Objects(boxes=[[0, 0, 1, 1]], label_ids=[1], masks=[Mask.from_array(np.ones((3, 3), bool))]),
+    )
     with pytest.raises(FormatError, match="mask of 3x3 pixels on an image of 4x4"):
         tfod.item_to_example(item, LabelMap.from_names(["x"]), numerical_masks=True)

@@ -41,7 +41,7 @@ def test_samples_hold_boxes_labels_and_the_decoded_image(tmp_path: Path, items_d
     tfod.write(items_dataset, str(tmp_path / "data.tfrecord"))
     samples = list(DetectionDataset(str(tmp_path / "data.tfrecord"), masks=True))
     assert names_of(samples) == [item.image.name for item in items_dataset]
-    for (image, target), item in zip(samples, items_dataset):
+    for (image, target), item in zip(samples, items_dataset, strict=True):
         expected_pixels = np.asarray(Image.open(io.BytesIO(item.image.read())).convert("RGB")).transpose(2, 0, 1)
         assert image.dtype == torch.uint8 and torch.equal(
             image, torch.from_numpy(np.ascontiguousarray(expected_pixels))
@@ -53,14 +53,15 @@ def test_samples_hold_boxes_labels_and_the_decoded_image(tmp_path: Path, items_d
         assert target["source_id"] == item.attributes["source_id"]
         if len(item.objects):
             assert target["difficult"].tolist() == [bool(flag) for flag in item.objects.attribute("difficult")]
-        for plane, mask in zip(target["masks"], item.objects.masks):
+        for plane, mask in zip(target["masks"], item.objects.masks, strict=True):
             expected = np.zeros(plane.shape, bool) if mask is None else mask.array
             assert np.array_equal(plane.numpy().astype(bool), expected)
 
 
 def test_encoded_bytes_instead_of_pixels(tmp_path: Path, items_dataset: Dataset) -> None:
     tfod.write(items_dataset, str(tmp_path / "data.tfrecord"))
-    for (image, _), item in zip(DetectionDataset(str(tmp_path / "data.tfrecord"), decode_images=False), items_dataset):
+    undecoded = DetectionDataset(str(tmp_path / "data.tfrecord"), decode_images=False)
+    for (image, _), item in zip(undecoded, items_dataset, strict=True):
         assert bytes(image.numpy().tobytes()) == item.image.read()
 
 

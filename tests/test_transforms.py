@@ -10,8 +10,8 @@ import pytest
 from pycocotools import mask as coco_mask
 
 from tfodkit.errors import FormatError, UsageError
-from tfodkit.model import AREA, GROUP, IS_CROWD, Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.masks.raster import array_to_polygons, box_to_array, polygons_to_array
+from tfodkit.model import AREA, GROUP, IS_CROWD, Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.transforms import (
     TRANSFORMS,
     TransformChain,
@@ -84,8 +84,9 @@ def test_boxes_to_masks_only_fills_bare_boxes() -> None:
     result = boxes_to_masks(item)
     assert np.array_equal(result.objects.masks[1].array, box_to_array([2.5, 20.25, 20.75, 38.5], HEIGHT, WIDTH))
     assert result.objects.masks[0] is None and result.objects.masks[2] is None  # polygons are shapes
-    reference = coco_mask.decode(coco_mask.frPyObjects([[2.5, 20.25, 20.75, 20.25, 20.75, 38.5, 2.5, 38.5]],
-                                                        HEIGHT, WIDTH))[:, :, 0].astype(bool)
+    reference = coco_mask.decode(
+        coco_mask.frPyObjects([[2.5, 20.25, 20.75, 20.25, 20.75, 38.5, 2.5, 38.5]], HEIGHT, WIDTH)
+    )[:, :, 0].astype(bool)
     assert np.array_equal(result.objects.masks[1].array, reference)  # pycocotools' pixels exactly
 
 
@@ -115,8 +116,9 @@ def test_masks_to_polygons_traces_or_gives_back_polygons() -> None:
 def test_masks_to_polygons_leaves_crowds_and_empty_masks() -> None:
     empty = Mask.from_array(np.zeros((HEIGHT, WIDTH), dtype=bool))
     crowd = Mask.from_box([1, 1, 9, 9], HEIGHT, WIDTH)
-    objects = Objects(boxes=[[1, 1, 9, 9]] * 2, label_ids=[1, 1], masks=[crowd, empty],
-                      attributes={IS_CROWD: [True, False]})
+    objects = Objects(
+        boxes=[[1, 1, 9, 9]] * 2, label_ids=[1, 1], masks=[crowd, empty], attributes={IS_CROWD: [True, False]}
+    )
     result = masks_to_polygons(Item("a", ImageRef("a.jpg", width=WIDTH, height=HEIGHT), objects), keep_masks=False)
     assert result.objects.polygons == [[], []]
     assert result.objects.masks[0] is crowd and result.objects.masks[1] is empty
@@ -149,8 +151,12 @@ def test_merge_instance_parts() -> None:
 
 
 def test_merge_polygon_only_parts_stays_polygons() -> None:
-    objects = Objects(boxes=[[5, 4, 30, 34], [40, 10, 50, 20]], label_ids=[1, 1], polygons=[[TRIANGLE], [SQUARE]],
-                      attributes={GROUP: [1, 1]})
+    objects = Objects(
+        boxes=[[5, 4, 30, 34], [40, 10, 50, 20]],
+        label_ids=[1, 1],
+        polygons=[[TRIANGLE], [SQUARE]],
+        attributes={GROUP: [1, 1]},
+    )
     merged = merge_instance_parts(Item("a", ImageRef("a.jpg", width=WIDTH, height=HEIGHT), objects)).objects
     assert merged.masks == [None]
     masked = polygons_to_masks(Item("a", ImageRef("a.jpg", width=WIDTH, height=HEIGHT), merged))
@@ -165,8 +171,13 @@ def test_shapes_to_boxes() -> None:
 
 
 def test_registry_and_chains() -> None:
-    assert set(TRANSFORMS) >= {"polygons_to_masks", "boxes_to_masks", "masks_to_polygons", "merge_instance_parts",
-                               "merge_instance_segments"}
+    assert set(TRANSFORMS) >= {
+        "polygons_to_masks",
+        "boxes_to_masks",
+        "masks_to_polygons",
+        "merge_instance_parts",
+        "merge_instance_segments",
+    }
     with pytest.raises(UsageError, match="known transforms"):
         get_transform("polygons_to_mask")
     with pytest.raises(UsageError):
@@ -182,8 +193,13 @@ def test_transform_specs_from_the_command_line() -> None:
     step = transform_from_spec("masks_to_polygons:tolerance=1.5, keep-masks=no")
     assert step.keywords == {"tolerance": 1.5, "keep_masks": False}
     assert transform_from_spec("boxes_to_masks") is boxes_to_masks
-    for bad in ("masks_to_polygons:tolerance=wide", "masks_to_polygons:keep_masks=maybe",
-                "boxes_to_masks:keep_polygons=false", "polygons_to_masks:keep_polygons", "shapes:x=1"):
+    for bad in (
+        "masks_to_polygons:tolerance=wide",
+        "masks_to_polygons:keep_masks=maybe",
+        "boxes_to_masks:keep_polygons=false",
+        "polygons_to_masks:keep_polygons",
+        "shapes:x=1",
+    ):
         with pytest.raises(UsageError):
             transform_from_spec(bad)
 
@@ -258,7 +274,7 @@ def test_label_transforms_leave_their_input_alone(relabel) -> None:
     first = _labels_of(relabelled)
     assert _labels_of(relabelled) == first  # a second pass gives the same labels
     assert _labels_of(relabel(dataset)) == first  # and so does a new transform of the same input
-    for item, (objects_id, label_ids) in zip(items, before):
+    for item, (objects_id, label_ids) in zip(items, before, strict=True):
         assert id(item.objects) == objects_id and item.objects.label_ids.tolist() == label_ids.tolist()
     assert _labels_of(dataset) == [[1, 2], [2, 2, 1]]
 
@@ -284,11 +300,23 @@ def test_target_labels_are_counted_once_when_a_writer_reads_twice(tmp_path, monk
         sum(1 for _ in dataset)  # a writer taking a first pass (e.g. to collect names) before writing
         original(dataset, path, save_images=save_images)
 
-    one_pass = tfodkit.convert(str(source), str(tmp_path / "a"), from_format="cvat", to_format="coco",
-                               target_labels=["car"], write_options={"save_images": False})
+    one_pass = tfodkit.convert(
+        str(source),
+        str(tmp_path / "a"),
+        from_format="cvat",
+        to_format="coco",
+        target_labels=["car"],
+        write_options={"save_images": False},
+    )
     monkeypatch.setattr(coco, "write", write_after_a_look)
-    two_passes = tfodkit.convert(str(source), str(tmp_path / "b"), from_format="cvat", to_format="coco",
-                                 target_labels=["car"], write_options={"save_images": False})
+    two_passes = tfodkit.convert(
+        str(source),
+        str(tmp_path / "b"),
+        from_format="cvat",
+        to_format="coco",
+        target_labels=["car"],
+        write_options={"save_images": False},
+    )
     assert one_pass.unmatched_labels and two_passes.unmatched_labels == one_pass.unmatched_labels
     assert two_passes.objects == one_pass.objects
 
@@ -306,18 +334,34 @@ def test_a_failing_transform_is_skipped_and_named_under_on_error_skip(tmp_path) 
         return item
 
     with pytest.raises(FormatError, match="cannot transform this one"):
-        tfodkit.convert(str(source), str(tmp_path / "a.tfrecord"), from_format="cvat", to_format="tfrecord",
-                        transforms=[fail_on_first])
-    report = tfodkit.convert(str(source), str(tmp_path / "b.tfrecord"), from_format="cvat", to_format="tfrecord",
-                             transforms=[fail_on_first], on_error="skip")
+        tfodkit.convert(
+            str(source),
+            str(tmp_path / "a.tfrecord"),
+            from_format="cvat",
+            to_format="tfrecord",
+            transforms=[fail_on_first],
+        )
+    report = tfodkit.convert(
+        str(source),
+        str(tmp_path / "b.tfrecord"),
+        from_format="cvat",
+        to_format="tfrecord",
+        transforms=[fail_on_first],
+        on_error="skip",
+    )
     assert (report.items, report.skipped) == (2, 1)
     assert report.skipped_examples == [f"item {first_id!r}: cannot transform this one"]
 
 
 def test_transform_names_are_the_registry() -> None:
     assert transform_names() == list(TRANSFORMS)
-    assert {"polygons_to_masks", "boxes_to_masks", "masks_to_polygons", "merge_instance_parts",
-            "shapes_to_boxes"} <= set(transform_names())
+    assert {
+        "polygons_to_masks",
+        "boxes_to_masks",
+        "masks_to_polygons",
+        "merge_instance_parts",
+        "shapes_to_boxes",
+    } <= set(transform_names())
 
 
 def test_traced_masks_round_trip_through_polygons_to_masks() -> None:

@@ -24,20 +24,34 @@ def datumaro_records(path: Path, labels: list[tuple[int, bytes]] | None = None) 
     """Two records as Datumaro writes them: one with a car and an unlabeled object, one empty image."""
     labels = labels or [(1, b"car"), (0, b"")]
     with RecordWriter(str(path)) as writer:
-        writer.write(encode_example({
-            "image/filename": [b"a.jpg"], "image/height": [48], "image/width": [64],
-            "image/encoded": [make_jpeg(64, 48, seed=5)], "image/format": [b"jpeg"],
-            "image/object/bbox/xmin": np.array([0.0, 0.5], np.float32),
-            "image/object/bbox/ymin": np.array([0.0, 0.5], np.float32),
-            "image/object/bbox/xmax": np.array([0.5, 1.0], np.float32),  # exactly on the border
-            "image/object/bbox/ymax": np.array([0.5, 1.0], np.float32),
-            "image/object/class/label": np.array([number for number, _ in labels], np.int64),
-            "image/object/class/text": [text for _, text in labels],
-        }))
-        writer.write(encode_example({
-            "image/filename": [b"b.jpg"], "image/height": [48], "image/width": [64],
-            "image/encoded": [make_jpeg(64, 48, seed=6)], "image/format": [b"jpeg"],
-        }))
+        writer.write(
+            encode_example(
+                {
+                    "image/filename": [b"a.jpg"],
+                    "image/height": [48],
+                    "image/width": [64],
+                    "image/encoded": [make_jpeg(64, 48, seed=5)],
+                    "image/format": [b"jpeg"],
+                    "image/object/bbox/xmin": np.array([0.0, 0.5], np.float32),
+                    "image/object/bbox/ymin": np.array([0.0, 0.5], np.float32),
+                    "image/object/bbox/xmax": np.array([0.5, 1.0], np.float32),  # exactly on the border
+                    "image/object/bbox/ymax": np.array([0.5, 1.0], np.float32),
+                    "image/object/class/label": np.array([number for number, _ in labels], np.int64),
+                    "image/object/class/text": [text for _, text in labels],
+                }
+            )
+        )
+        writer.write(
+            encode_example(
+                {
+                    "image/filename": [b"b.jpg"],
+                    "image/height": [48],
+                    "image/width": [64],
+                    "image/encoded": [make_jpeg(64, 48, seed=6)],
+                    "image/format": [b"jpeg"],
+                }
+            )
+        )
     return path
 
 
@@ -117,7 +131,10 @@ def test_label_map_never_takes_id_0_or_an_empty_name() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("item {\n  id: 1\n  name: 'a'\n}\nitem {\n  id: 0\n  name: 'b'\n}\n", r"line 6: column 3: label id 0 is reserved"),
+        (
+            "item {\n  id: 1\n  name: 'a'\n}\nitem {\n  id: 0\n  name: 'b'\n}\n",
+            r"line 6: column 3: label id 0 is reserved",
+        ),
         ("item {\n  id: 1\n  name: 'a'\n}\nitem {\n  id: 2\n  name: 'a'\n}\n", r"line 5: .*'a' is used twice \(line 1"),
         ("item {\n  id: 1\n  name: ''\n}\n", r"line 3: column 3: label id 1 has an empty name"),
     ],

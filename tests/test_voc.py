@@ -77,7 +77,7 @@ def test_reads_boxes_flags_and_pose_as_the_xml_holds_them(devkit: Path) -> None:
     items = list(dataset)
     assert [item.id for item in items] == [sample[0] for sample in SAMPLES]
     assert dataset.label_map.names == ["car", "chair", "horse", "person"]  # sorted, like pascal_label_map.pbtxt
-    for item, (item_id, width, height, objects) in zip(items, SAMPLES):
+    for item, (item_id, width, height, objects) in zip(items, SAMPLES, strict=True):
         assert item.image.known_size == (width, height)
         assert item.subset == "trainval"
         assert item.attributes["source_id"] == f"{item_id}.jpg"

@@ -29,13 +29,18 @@ def attacks(secret: Path, dtd: Path) -> dict[str, tuple[str, str]]:
     """name -> (DOCTYPE, the text that goes where a value is read)."""
     return {
         "external entity (XXE)": (f'<!DOCTYPE root [<!ENTITY secret SYSTEM "file://{secret}">]>', "&secret;"),
-        "external entity over the network": ('<!DOCTYPE root [<!ENTITY secret SYSTEM "http://127.0.0.1:9/x">]>',
-                                             "&secret;"),
+        "external entity over the network": (
+            '<!DOCTYPE root [<!ENTITY secret SYSTEM "http://127.0.0.1:9/x">]>',
+            "&secret;",
+        ),
         "external DTD": (f'<!DOCTYPE root SYSTEM "file://{dtd}">', "&secret;"),
         "parameter entity": (f'<!DOCTYPE root [<!ENTITY % remote SYSTEM "file://{dtd}"> %remote;]>', "&secret;"),
         "billion laughs": (f"<!DOCTYPE root [{LAUGHS}]>", "&lol9;"),
         "quadratic blow-up": (f"<!DOCTYPE root [{QUADRATIC}]>", "&big;" * 50_000),
-        "XInclude": ("", f'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file://{secret}" parse="text"/>'),
+        "XInclude": (
+            "",
+            f'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file://{secret}" parse="text"/>',
+        ),
     }
 
 
@@ -121,9 +126,11 @@ def test_cvat_xml_reader(tmp_path: Path, files: tuple[Path, Path], attack: str, 
 
 def test_cvat_xml_refuses_any_doctype(tmp_path: Path) -> None:
     xml = tmp_path / "annotations.xml"
-    xml.write_text('<?xml version="1.0"?>\n<!DOCTYPE annotations [<!ENTITY e "car">]>\n<annotations>'
-                   '<image id="0" name="a.jpg" width="4" height="4"><box label="car" xtl="1" ytl="1" xbr="2" ybr="2">'
-                   "<attribute name='color'>&e;</attribute></box></image></annotations>\n")
+    xml.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE annotations [<!ENTITY e "car">]>\n<annotations>'
+        '<image id="0" name="a.jpg" width="4" height="4"><box label="car" xtl="1" ytl="1" xbr="2" ybr="2">'
+        "<attribute name='color'>&e;</attribute></box></image></annotations>\n"
+    )
     with pytest.raises(FormatError, match="DOCTYPE"):
         list(cvat_xml.read(str(xml)))
 

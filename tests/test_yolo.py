@@ -41,14 +41,18 @@ def make_darknet(root: Path) -> Path:
 
 def make_ultralytics(root: Path, *, names: object = None) -> Path:
     for split, members in (("train", IMAGES[:2]), ("val", IMAGES[2:])):
-        for index, (name, width, height, lines) in enumerate(members):
+        for name, width, height, lines in members:
             (root / "images" / split).mkdir(parents=True, exist_ok=True)
             (root / "labels" / split).mkdir(parents=True, exist_ok=True)
             (root / "images" / split / f"{name}.png").write_bytes(_png(width, height))
             if lines:  # Ultralytics: no label file = an image without objects
                 (root / "labels" / split / f"{name}.txt").write_text(lines)
-    config = {"path": "/nonexistent/moved", "train": "images/train", "val": "images/val",
-              "names": names if names is not None else dict(enumerate(NAMES))}
+    config = {
+        "path": "/nonexistent/moved",
+        "train": "images/train",
+        "val": "images/val",
+        "names": names if names is not None else dict(enumerate(NAMES)),
+    }
     (root / "data.yaml").write_text(yaml.safe_dump(config))
     return root
 
@@ -169,15 +173,21 @@ def test_round_trip_in_both_layouts(tmp_path: Path, layout: str) -> None:
         path.write_bytes(make_jpeg(50 + index, 30, index))
         boxes = [[1, 2, 20, 25], [10.5, 3.25, 49, 29]] if index < 2 else []
         objects = Objects.from_boxes(boxes, [7, 2][: len(boxes)], is_crowd=[False, False][: len(boxes)])
-        items.append(Item(f"sub/im{index}" if index == 2 else f"im{index}", ImageRef(path.name, path=str(path)),
-                          objects, subset=subset))
+        items.append(
+            Item(
+                f"sub/im{index}" if index == 2 else f"im{index}",
+                ImageRef(path.name, path=str(path)),
+                objects,
+                subset=subset,
+            )
+        )
     target = tmp_path / "out"
     yolo.write(Dataset(items, label_map), str(target), layout=layout)
     back = yolo.read(str(target))
     assert back.label_map.names == ["cat", "dog"]  # ids become 1.. in label-map order
     got = list(back)
     assert [(item.subset, item.id) for item in got] == [("train", "im0"), ("val", "im1"), ("val", "sub/im2")]
-    for original, copied in zip(items, got):
+    for original, copied in zip(items, got, strict=True):
         assert copied.image.read() == original.image.read()
         assert np.allclose(copied.objects.boxes, original.objects.boxes, atol=1e-6)
         names = [label_map.name_of(i) for i in original.objects.label_ids]

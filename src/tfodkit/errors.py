@@ -6,6 +6,8 @@ exits non-zero. Errors carry the file and, where known, the place in it (record 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class TfodError(Exception):
     """Base of every error tfodkit raises for bad input or a failed run.
@@ -49,14 +51,22 @@ class TfodError(Exception):
             prefix += ", ".join(places) + ": "
         return prefix + self.message
 
-    def __reduce__(self):  # keep the fields across process boundaries (multiprocessing workers)
+    def __reduce__(self) -> tuple[Callable[..., TfodError], tuple[object, ...]]:
+        # keep the fields across process boundaries (multiprocessing workers)
         return (
             _rebuild_error,
             (type(self), self.message, self.path, self.record_index, self.offset, self.line),
         )
 
 
-def _rebuild_error(cls, message, path, record_index, offset, line):  # type: ignore[no-untyped-def]
+def _rebuild_error(
+    cls: type[TfodError],
+    message: str,
+    path: str | None,
+    record_index: int | None,
+    offset: int | None,
+    line: int | None,
+) -> TfodError:
     return cls(message, path=path, record_index=record_index, offset=offset, line=line)
 
 
@@ -94,7 +104,7 @@ class LossError(TfodError):
         self.kind = kind
         super().__init__(message, **place)  # type: ignore[arg-type]
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> tuple[Callable[..., TfodError], tuple[object, ...]]:
         return (_rebuild_loss_error, (self.message, self.kind))
 
 

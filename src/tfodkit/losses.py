@@ -178,8 +178,9 @@ def count_dropped_attributes(
             continue
         count = sum(1 for index, value in enumerate(column) if index not in skip and has_value(value))
         if count:
-            tally.add("attribute_dropped", f"object attribute values not written ({target} has no place for them)",
-                      count)
+            tally.add(
+                "attribute_dropped", f"object attribute values not written ({target} has no place for them)", count
+            )
             tally.details.setdefault("attribute_dropped", {})[name] = None
 
 
@@ -197,7 +198,7 @@ def count_shape_losses(tally: Tally, objects: Any, *, polygons: bool, masks: boo
         >>> dict(tally.counts)
         {'polygon_as_box': 1}
     """
-    for shape, mask in zip(objects.polygons, objects.masks):
+    for shape, mask in zip(objects.polygons, objects.masks, strict=True):
         if shape and not polygons:
             if masks and mask is not None:
                 tally.add(

@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 
 from tfodkit.errors import FormatError, LabelMapError
-from tfodkit.masks.mask import (  # the mask object lives with the mask codecs; re-exported where it always was
-    PNG_MASK_COMPRESS_LEVEL,
-    PNG_MASK_MODE,
-    Mask,
-    decode_png_mask,
-    encode_png_mask,
-    png_size,
-)
+
+# the mask object and its PNG codec live in tfodkit.masks.mask; re-exported here (`name as name`), where they were
+from tfodkit.masks.mask import PNG_MASK_COMPRESS_LEVEL as PNG_MASK_COMPRESS_LEVEL
+from tfodkit.masks.mask import PNG_MASK_MODE as PNG_MASK_MODE
+from tfodkit.masks.mask import Mask
+from tfodkit.masks.mask import decode_png_mask as decode_png_mask
+from tfodkit.masks.mask import encode_png_mask as encode_png_mask
+from tfodkit.masks.mask import png_size as png_size
 
 # Per-object attribute columns with a fixed meaning across formats. Readers fill the ones their format has;
 # writers write the ones their format supports. Any other column name is a free attribute (CVAT <attribute>).
@@ -207,7 +207,7 @@ class ImageRef:
         return self.data is not None or self.path is not None
 
     def read(self) -> bytes:
-        """The encoded image bytes, unchanged. Raises :class:`FormatError` when there are none or the file is missing."""
+        """The encoded image bytes, unchanged. Raises :class:`FormatError` when there are none or the file is gone."""
         if self.data is not None:
             return self.data
         if self.path is None:
@@ -315,7 +315,11 @@ class Objects:
         label_ids: Sequence[int] | np.ndarray,
         **attributes: list[Any] | np.ndarray,
     ) -> Objects:
-        return cls(boxes=np.asarray(boxes, dtype=np.float64), label_ids=label_ids, attributes=dict(attributes))
+        return cls(
+            boxes=np.asarray(boxes, dtype=np.float64),
+            label_ids=np.asarray(label_ids, dtype=np.int64),
+            attributes=dict(attributes),
+        )
 
     def __len__(self) -> int:
         return len(self.boxes)

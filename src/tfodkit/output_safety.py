@@ -31,7 +31,6 @@ from tfodkit.errors import TfodWarning, UsageError
 from tfodkit.formats import FormatInfo
 from tfodkit.storage import check_output, is_url, remove_leftovers
 
-
 FOLDER_ONLY_WRITERS = frozenset({"voc", "coco", "yolo"})  # a target named .zip would be a folder called x.zip
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from itertools import islice
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from tfodkit import spool
 
@@ -78,7 +78,7 @@ def ordered_map(
     chunk_size: int = 32,
     spool_dir: str | None = None,
     spool_write: spool.SpoolWrite = spool.write_bytes,
-) -> Iterator[Output]:
+) -> Generator[Output, None, None]:  # a generator: callers may close() it to stop the workers early
     """``map(function, values)`` on ``workers`` processes, in input order, with bounded memory.
 
     ``function`` must be picklable (a module-level function or a ``functools.partial`` of one). An exception
@@ -111,7 +111,9 @@ def ordered_map(
                     if spool_dir is None:
                         pending.append(pool.submit(_apply_chunk, function, chunk))
                     else:
-                        pending.append(pool.submit(_apply_chunk_spooled, function, chunk, spool_dir, spool_write))
+                        # with a spool_dir, function returns tuples (the docstring's contract)
+                        to_spool = cast("Callable[[Input], tuple[Any, ...]]", function)
+                        pending.append(pool.submit(_apply_chunk_spooled, to_spool, chunk, spool_dir, spool_write))
                 if not pending:
                     return
                 if spool_dir is None:
@@ -119,7 +121,8 @@ def ordered_map(
                     continue
                 chunk_fd, results = spool.open_chunk(*pending.popleft().result())
                 try:
-                    yield from results
+                    # the same tuples, a SpooledBytes standing in for the last element (the docstring's contract)
+                    yield from cast("list[Output]", results)
                 finally:
                     os.close(chunk_fd)
         finally:

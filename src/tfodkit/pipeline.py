@@ -7,7 +7,8 @@ Example:
     >>> items = [Item("a", ImageRef("a.jpg", width=4, height=4), Objects.from_boxes([[0, 0, 2, 2]], [1]))]
     >>> from tfodkit.formats import tfod
     >>> tfod.write(Dataset(items, LabelMap.from_names(["cat"])), os.path.join(folder, "in.tfrecord"))
-    >>> report = convert(os.path.join(folder, "in.tfrecord"), os.path.join(folder, "out.zip"), to_format="cvat-tfrecord")
+    >>> source, target = os.path.join(folder, "in.tfrecord"), os.path.join(folder, "out.zip")
+    >>> report = convert(source, target, to_format="cvat-tfrecord")
     >>> report.items, report.objects, report.labels
     (1, 1, 1)
 """
@@ -25,8 +26,8 @@ from tfodkit import losses as loss_accounting
 from tfodkit import output_safety, tolerance
 from tfodkit import progress as progress_events
 from tfodkit.boxes import clipping_boxes
-from tfodkit.errors import TfodError, UsageError
-from tfodkit.formats import FormatInfo, check_options, detect_format, get_format
+from tfodkit.errors import UsageError
+from tfodkit.formats import check_options, detect_format, get_format
 from tfodkit.model import Dataset, Item
 from tfodkit.storage import recording_outputs
 from tfodkit.target_fit import fit_to_target
@@ -195,7 +196,9 @@ def convert(
         )
         inputs = output_safety.input_paths(source, read_options)
         with recording_outputs() as written:
-            write_dataset(counted, target, to_format, workers=workers, overwrite=overwrite, inputs=inputs, **write_options)
+            write_dataset(
+                counted, target, to_format, workers=workers, overwrite=overwrite, inputs=inputs, **write_options
+            )
     report.outputs = list(written)
     report.losses = Counter(losses.counts)
     report.objects -= sum(report.losses[kind] for kind in loss_accounting.OBJECTS_LEFT_OUT)

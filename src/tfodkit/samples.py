@@ -85,22 +85,38 @@ def make_cvat_dataset(
         label = etree.SubElement(label_list, "label")
         etree.SubElement(label, "name").text = name
         attribute = etree.SubElement(etree.SubElement(label, "attributes"), "attribute")
-        for field_name, value in (("name", "color"), ("mutable", "False"), ("input_type", "select"),
-                                  ("default_value", "red"), ("values", "red\nblue")):
+        for field_name, value in (
+            ("name", "color"),
+            ("mutable", "False"),
+            ("input_type", "select"),
+            ("default_value", "red"),
+            ("values", "red\nblue"),
+        ):
             etree.SubElement(attribute, field_name).text = value  # the full spec CVAT writes (Datumaro needs it)
     for index in range(images):
         name = f"frame_{index:06d}.jpg"
         (root_folder / "images" / name).write_bytes(make_jpeg(width, height, seed * 1000 + index, quality))
         image = etree.SubElement(
-            root, "image", id=str(index), name=name, width=str(width), height=str(height),
+            root,
+            "image",
+            id=str(index),
+            name=name,
+            width=str(width),
+            height=str(height),
             subset="train" if index % 2 == 0 else "val",
         )
         if index == images - 1:
             continue
         for box_index, box in enumerate(random_boxes(rng, width, height, int(rng.integers(boxes[0], boxes[1] + 1)))):
             element = etree.SubElement(
-                image, "box", label=labels[int(rng.integers(len(labels)))], occluded=str(box_index % 2),
-                xtl=f"{box[0]:.2f}", ytl=f"{box[1]:.2f}", xbr=f"{box[2]:.2f}", ybr=f"{box[3]:.2f}",
+                image,
+                "box",
+                label=labels[int(rng.integers(len(labels)))],
+                occluded=str(box_index % 2),
+                xtl=f"{box[0]:.2f}",
+                ytl=f"{box[1]:.2f}",
+                xbr=f"{box[2]:.2f}",
+                ybr=f"{box[3]:.2f}",
                 z_order=str(box_index),
             )
             etree.SubElement(element, "attribute", name="color").text = ["red", "blue"][box_index % 2]

@@ -57,7 +57,7 @@ _TENSOR_ATTRIBUTES = {
 
 def collate_detections(batch: Sequence[Sample]) -> tuple[list[torch.Tensor], list[dict[str, Any]]]:
     """``DataLoader`` ``collate_fn`` for detection: ``([image, …], [target, …])`` (images differ in size)."""
-    images, targets = zip(*batch) if batch else ((), ())
+    images, targets = zip(*batch, strict=True) if batch else ((), ())
     return list(images), list(targets)
 
 
@@ -171,7 +171,7 @@ def _reader_part() -> tuple[int, int]:
     return rank * workers + worker_id, world * workers
 
 
-class DetectionDataset(IterableDataset):  # type: ignore[type-arg]
+class DetectionDataset(IterableDataset):
     """Stream ``(image, target)`` samples from TF OD API records, split across DataLoader workers.
 
     ``source``: a record file, folder, glob or sharded name (or a list), local or an fsspec URL. ``label_map``:
@@ -274,7 +274,7 @@ class DetectionDataset(IterableDataset):  # type: ignore[type-arg]
                 reader.close()
 
 
-class IndexedDetectionDataset(TorchDataset):  # type: ignore[type-arg]
+class IndexedDetectionDataset(TorchDataset):
     """Map-style ``(image, target)`` samples by record number across all files, read by offset.
 
     Takes the same arguments as :class:`DetectionDataset` (no ``shuffle``: use ``DataLoader(shuffle=True)`` or a

@@ -32,8 +32,8 @@ import numpy as np
 
 from tfodkit import tolerance
 from tfodkit.errors import FormatError, TfodError, UsageError
-from tfodkit.model import AREA, GROUP, IS_CROWD, Dataset, Item, LabelMap, Mask, Objects
 from tfodkit.masks.raster import array_box, array_to_polygons, polygons_box
+from tfodkit.model import AREA, GROUP, IS_CROWD, Dataset, Item, LabelMap, Mask, Objects
 
 ItemTransform = Callable[[Item], Item | None]  # None drops the item
 
@@ -50,8 +50,10 @@ def _copy_objects(
         label_ids=objects.label_ids.copy(),
         masks=list(objects.masks) if masks is None else masks,
         polygons=[list(polygon_list) for polygon_list in objects.polygons] if polygons is None else polygons,
-        attributes={name: (column.copy() if isinstance(column, np.ndarray) else list(column))
-                    for name, column in objects.attributes.items()},
+        attributes={
+            name: (column.copy() if isinstance(column, np.ndarray) else list(column))
+            for name, column in objects.attributes.items()
+        },
     )
 
 
@@ -74,7 +76,8 @@ def polygons_to_masks(item: Item, *, keep_polygons: bool = True) -> Item:
         np.int64(2)
     """
     objects = item.objects
-    if not any(polygon_list and mask is None for polygon_list, mask in zip(objects.polygons, objects.masks)):
+    columns = zip(objects.polygons, objects.masks, strict=True)
+    if not any(polygon_list and mask is None for polygon_list, mask in columns):
         return item
     height, width = _image_shape(item)
     masks = list(objects.masks)
@@ -230,7 +233,7 @@ def shapes_to_boxes(item: Item) -> Item:
     if not (objects.has_polygons or objects.has_masks):
         return item
     copied = _copy_objects(objects)
-    for index, (polygon_list, mask) in enumerate(zip(objects.polygons, objects.masks)):
+    for index, (polygon_list, mask) in enumerate(zip(objects.polygons, objects.masks, strict=True)):
         box = polygons_box(polygon_list) if polygon_list else None
         if box is None and mask is not None:
             box = array_box(mask.array)
@@ -294,8 +297,9 @@ def transform_from_spec(spec: str) -> ItemTransform:
         key, equals, text = pair.partition("=")
         key = key.strip().replace("-", "_")
         if not equals or key not in parameters or parameters[key].kind != inspect.Parameter.KEYWORD_ONLY:
-            known = [option for option, parameter in parameters.items()
-                     if parameter.kind == inspect.Parameter.KEYWORD_ONLY]
+            known = [
+                option for option, parameter in parameters.items() if parameter.kind == inspect.Parameter.KEYWORD_ONLY
+            ]
             raise UsageError(f"transform {name!r}: bad option {pair!r}; its options: {', '.join(known) or 'none'}")
         options[key] = _option_value(parameters[key].default, text.strip(), f"{name}:{key}")
     return get_transform(name.strip(), **options)
@@ -414,9 +418,7 @@ def mask_transforms(mode: str) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------- labels
-def remap_labels(
-    dataset: Dataset, mapping: Mapping[str, str | None], *, default: str = "keep"
-) -> Dataset:
+def remap_labels(dataset: Dataset, mapping: Mapping[str, str | None], *, default: str = "keep") -> Dataset:
     """Rename, merge or delete labels: ``mapping`` maps a source name to a new name, or to None / "" to delete
     its objects. Labels not in ``mapping`` are kept (``default="keep"``) or deleted (``default="delete"``).
 
@@ -508,7 +510,7 @@ def retarget_labels(dataset: Dataset, names: Sequence[str], unmatched: Counter[s
             source_labels.name_of(label_id) or str(label_id) for label_id in item.objects.label_ids.tolist()
         ]
         new_ids = [target.id_of(name) for name in names_of_objects]
-        counts.update(name for name, new_id in zip(names_of_objects, new_ids) if new_id is None)
+        counts.update(name for name, new_id in zip(names_of_objects, new_ids, strict=True) if new_id is None)
         return _relabelled(item, new_ids)
 
     retargeted = dataset.map(retarget)

@@ -33,9 +33,13 @@ def _example(xmin: float = 0.1, xmax: float = 0.5, ymin: float = 0.2, ymax: floa
     from tfodkit.example import encode_example
 
     features: dict[str, object] = {
-        "image/filename": [b"a.jpg"], "image/source_id": [b"a.jpg"],
-        "image/height": [48], "image/width": [64],
-        "image/encoded": [b""], "image/format": [b""], "image/key/sha256": [b""],
+        "image/filename": [b"a.jpg"],
+        "image/source_id": [b"a.jpg"],
+        "image/height": [48],
+        "image/width": [64],
+        "image/encoded": [b""],
+        "image/format": [b""],
+        "image/key/sha256": [b""],
         "image/object/bbox/xmin": np.array([0.0, xmin], np.float32),
         "image/object/bbox/xmax": np.array([0.2, xmax], np.float32),
         "image/object/bbox/ymin": np.array([0.0, ymin], np.float32),
@@ -49,10 +53,14 @@ def _example(xmin: float = 0.1, xmax: float = 0.5, ymin: float = 0.2, ymax: floa
 
 def _voc_xml(name: str = "car", body: str | None = None) -> str:
     if body is None:
-        body = (f"<object><name>{name}</name><difficult>0</difficult>"
-                "<bndbox><xmin>1</xmin><ymin>2</ymin><xmax>30</xmax><ymax>40</ymax></bndbox></object>")
-    return (f"<annotation>\n  <filename>a.jpg</filename>\n  <size><width>64</width><height>48</height>"
-            f"<depth>3</depth></size>\n  {body}\n</annotation>\n")
+        body = (
+            f"<object><name>{name}</name><difficult>0</difficult>"
+            "<bndbox><xmin>1</xmin><ymin>2</ymin><xmax>30</xmax><ymax>40</ymax></bndbox></object>"
+        )
+    return (
+        f"<annotation>\n  <filename>a.jpg</filename>\n  <size><width>64</width><height>48</height>"
+        f"<depth>3</depth></size>\n  {body}\n</annotation>\n"
+    )
 
 
 def _zip(path: Path, members: list[tuple[str, bytes, int]]) -> None:
@@ -104,8 +112,9 @@ def build(target: Path = HERE) -> None:
     (target / "voc_label_not_in_map" / "Annotations" / "000001.xml").write_text(_voc_xml("truck"))
     (target / "voc_label_not_in_map" / "label_map.pbtxt").write_text("item { id: 1 name: 'car' }\n")
     (target / "voc_broken_xml" / "Annotations" / "000001.xml").write_text(_voc_xml().replace("</size>", "</siz>"))
-    nan_box = ("<object><name>car</name><bndbox><xmin>nan</xmin><ymin>2</ymin><xmax>30</xmax><ymax>40</ymax>"
-               "</bndbox></object>")
+    nan_box = (
+        "<object><name>car</name><bndbox><xmin>nan</xmin><ymin>2</ymin><xmax>30</xmax><ymax>40</ymax></bndbox></object>"
+    )
     (target / "voc_nan_box" / "Annotations" / "000001.xml").write_text(_voc_xml(body=nan_box))
 
     # --- CVAT XML
@@ -122,9 +131,14 @@ def build(target: Path = HERE) -> None:
     # --- COCO
     shutil.rmtree(target / "coco_missing_keys", ignore_errors=True)
     (target / "coco_missing_keys" / "annotations").mkdir(parents=True)
-    document = {"images": [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48},
-                           {"id": 2, "file_name": "b.jpg"}],  # no width, height
-                "annotations": [], "categories": [{"id": 1, "name": "car"}]}
+    document = {
+        "images": [
+            {"id": 1, "file_name": "a.jpg", "width": 64, "height": 48},
+            {"id": 2, "file_name": "b.jpg"},
+        ],  # no width, height
+        "annotations": [],
+        "categories": [{"id": 1, "name": "car"}],
+    }
     (target / "coco_missing_keys" / "annotations" / "instances_default.json").write_text(json.dumps(document))
 
     # --- zips
@@ -132,8 +146,10 @@ def build(target: Path = HERE) -> None:
     _zip(target / "zip_slip.zip", [("default.tfrecord", two, 0), ("../evil.tfrecord", two, 0)])
     _zip(target / "zip_absolute.zip", [("/tmp/evil.tfrecord", two, 0)])
     _zip(target / "zip_symlink.zip", [("default.tfrecord", b"/etc/passwd", 0o120777 << 16)])
-    _zip(target / "zip_duplicate.zip", [("default.tfrecord", two, 0), ("label_map.pbtxt", pbtxt, 0),
-                                        ("default.tfrecord", b"", 0)])
+    _zip(
+        target / "zip_duplicate.zip",
+        [("default.tfrecord", two, 0), ("label_map.pbtxt", pbtxt, 0), ("default.tfrecord", b"", 0)],
+    )
     with zipfile.ZipFile(target / "zip_bomb.zip", "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         info = zipfile.ZipInfo("default.tfrecord", date_time=(1980, 1, 1, 0, 0, 0))
         info.compress_type = zipfile.ZIP_DEFLATED

@@ -42,8 +42,10 @@ def _our_dataset(folder: Path) -> Dataset:
             boxes=boxes,
             label_ids=rng.integers(1, len(LABELS) + 1, size=count),
             polygons=polygons,
-            attributes={"occluded": [bool(value) for value in rng.integers(0, 2, size=count)],
-                        "note": [f"n{index}-{k}" for k in range(count)]},
+            attributes={
+                "occluded": [bool(value) for value in rng.integers(0, 2, size=count)],
+                "note": [f"n{index}-{k}" for k in range(count)],
+            },
         )
         subset = ["train", "val", "test"][index % 3]
         items.append(Item(f"{index:04d}", ImageRef(path.name, path=str(path), width=96, height=72), objects, subset))
@@ -71,8 +73,15 @@ def test_datumaro_imports_our_export(tmp_path: Path) -> None:
             else:
                 assert annotation.type == AnnotationType.polygon
                 kind, coordinates = "polygon", list(annotation.points)
-            theirs_shapes.append((their_labels[annotation.label], kind, coordinates,
-                                  annotation.attributes["occluded"], annotation.attributes["note"]))
+            theirs_shapes.append(
+                (
+                    their_labels[annotation.label],
+                    kind,
+                    coordinates,
+                    annotation.attributes["occluded"],
+                    annotation.attributes["note"],
+                )
+            )
         ours_shapes = []
         for index in range(len(item.objects)):
             polygons = item.objects.polygons[index]
@@ -80,13 +89,20 @@ def test_datumaro_imports_our_export(tmp_path: Path) -> None:
                 kind, coordinates = "polygon", polygons[0].reshape(-1).tolist()
             else:
                 kind, coordinates = "box", item.objects.boxes[index].tolist()
-            ours_shapes.append((ours.label_map.name_of(item.objects.label_ids[index]), kind, coordinates,
-                                item.objects.attribute("occluded")[index], item.objects.attribute("note")[index]))
+            ours_shapes.append(
+                (
+                    ours.label_map.name_of(item.objects.label_ids[index]),
+                    kind,
+                    coordinates,
+                    item.objects.attribute("occluded")[index],
+                    item.objects.attribute("note")[index],
+                )
+            )
         # Datumaro keeps coordinates as float32 rounded to 2 decimals; everything else must be equal
         assert [(label, kind, occluded, note) for label, kind, _, occluded, note in theirs_shapes] == [
             (label, kind, occluded, note) for label, kind, _, occluded, note in ours_shapes
         ]
-        for theirs_shape, ours_shape in zip(theirs_shapes, ours_shapes):
+        for theirs_shape, ours_shape in zip(theirs_shapes, ours_shapes, strict=True):
             assert np.allclose(theirs_shape[2], ours_shape[2], atol=0.006)
 
 
@@ -97,11 +113,17 @@ def test_we_read_datumaro_cvat_export(tmp_path: Path) -> None:
         image = rng.integers(0, 255, size=(50, 70, 3), dtype=np.uint8)
         annotations = [
             Bbox(float(x), float(y), 10.5, 12.25, label=int(label), z_order=int(index), attributes={"occluded": True})
-            for x, y, label in zip(rng.integers(0, 40, 2), rng.integers(0, 30, 2), rng.integers(0, 3, 2))
+            for x, y, label in zip(rng.integers(0, 40, 2), rng.integers(0, 30, 2), rng.integers(0, 3, 2), strict=True)
         ]
         annotations.append(Polygon([1.0, 1.0, 20.0, 2.0, 10.0, 15.5], label=1, group=4))
-        their_items.append(DatasetItem(id=f"img{index}", subset="train" if index < 2 else "val",
-                                       media=DatumaroImage.from_numpy(data=image), annotations=annotations))
+        their_items.append(
+            DatasetItem(
+                id=f"img{index}",
+                subset="train" if index < 2 else "val",
+                media=DatumaroImage.from_numpy(data=image),
+                annotations=annotations,
+            )
+        )
     theirs = DatumaroDataset.from_iterable(their_items, categories=["cat", "dog", "自行车"])
     theirs.export(str(tmp_path / "datumaro_out"), "cvat", save_media=True)
 
@@ -115,10 +137,24 @@ def test_we_read_datumaro_cvat_export(tmp_path: Path) -> None:
         expected = []
         for annotation in their_item.annotations:
             x0, y0, w, h = annotation.get_bbox()
-            expected.append((["cat", "dog", "自行车"][annotation.label], x0, y0, x0 + w, y0 + h,
-                             annotation.z_order, annotation.group))
-        columns = zip(item.objects.boxes.tolist(), item.objects.label_ids,
-                      item.objects.attribute("z_order"), item.objects.attribute("group"))
+            expected.append(
+                (
+                    ["cat", "dog", "自行车"][annotation.label],
+                    x0,
+                    y0,
+                    x0 + w,
+                    y0 + h,
+                    annotation.z_order,
+                    annotation.group,
+                )
+            )
+        columns = zip(
+            item.objects.boxes.tolist(),
+            item.objects.label_ids,
+            item.objects.attribute("z_order"),
+            item.objects.attribute("group"),
+            strict=True,
+        )
         got = [(ours.label_map.name_of(label), *box, z_order, group) for box, label, z_order, group in columns]
         assert [row[0] for row in got] == [row[0] for row in expected]
         assert [row[5:] for row in got] == [row[5:] for row in expected]

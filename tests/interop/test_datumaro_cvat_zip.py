@@ -28,7 +28,6 @@ from datumaro.components.media import Image as DatumaroImage  # noqa: E402
 LABELS = ["car", "person", "voiture rouge", "自行车"]
 
 
-
 def _seed_features() -> dict:
     """The CVAT / TF OD API seed's feature description, from the tested tf.data recipe in examples/."""
     recipe = Path(__file__).resolve().parents[2] / "examples" / "tf_data_recipe.py"
@@ -52,8 +51,15 @@ def _our_dataset(folder: Path) -> Dataset:
         corners = rng.uniform(0, 50, size=(count, 2))
         boxes = np.concatenate([corners, corners + rng.uniform(5, 35, size=(count, 2))], axis=1)
         objects = Objects.from_boxes(boxes, rng.integers(1, len(LABELS) + 1, size=count))
-        items.append(Item(f"{index:04d}", ImageRef(path.name, path=str(path), width=width, height=height), objects,
-                          subset="train" if index < 3 else "val", attributes={"source_id": str(index)}))
+        items.append(
+            Item(
+                f"{index:04d}",
+                ImageRef(path.name, path=str(path), width=width, height=height),
+                objects,
+                subset="train" if index < 3 else "val",
+                attributes={"source_id": str(index)},
+            )
+        )
     return Dataset(items, LabelMap.from_names(LABELS))
 
 
@@ -74,15 +80,16 @@ def test_datumaro_imports_our_export(tmp_path: Path) -> None:
         their_item = by_id[(item.subset, item.id)]
         their_boxes = sorted(
             (their_labels[a.label], *map(float, a.get_bbox()))
-            for a in their_item.annotations if a.type == AnnotationType.bbox
+            for a in their_item.annotations
+            if a.type == AnnotationType.bbox
         )
         our_boxes = sorted(
             (ours.label_map.name_of(label), x0, y0, x1 - x0, y1 - y0)
-            for (x0, y0, x1, y1), label in zip(item.objects.boxes.tolist(), item.objects.label_ids)
+            for (x0, y0, x1, y1), label in zip(item.objects.boxes.tolist(), item.objects.label_ids, strict=True)
         )
         assert [box[0] for box in their_boxes] == [box[0] for box in our_boxes]
         width, height = item.image.size
-        for theirs_box, ours_box in zip(their_boxes, our_boxes):
+        for theirs_box, ours_box in zip(their_boxes, our_boxes, strict=True):
             # Datumaro rounds x, y, w, h to 2 decimals (w, h after clamping): ≤ 0.01 px, plus float32 storage
             assert np.allclose(theirs_box[1:], ours_box[1:], atol=0.01 + max(width, height) * 1e-6)
         assert their_item.media.bytes == item.image.read()  # byte for byte, never re-encoded
@@ -110,11 +117,17 @@ def test_we_import_datumaro_export_identically(tmp_path: Path) -> None:
     their_items = []
     for index in range(4):
         image = rng.integers(0, 255, size=(60, 80, 3), dtype=np.uint8)
-        annotations = [Bbox(float(x), float(y), 10.0, 12.0, label=int(label))
-                       for x, y, label in zip(rng.integers(0, 60, 3), rng.integers(0, 40, 3), rng.integers(0, 3, 3))]
-        their_items.append(DatasetItem(id=f"img{index}", subset="default",
-                                       media=DatumaroImage.from_numpy(data=image), annotations=annotations,
-                                       attributes={"source_id": str(index)}))
+        corners = zip(rng.integers(0, 60, 3), rng.integers(0, 40, 3), rng.integers(0, 3, 3), strict=True)
+        annotations = [Bbox(float(x), float(y), 10.0, 12.0, label=int(label)) for x, y, label in corners]
+        their_items.append(
+            DatasetItem(
+                id=f"img{index}",
+                subset="default",
+                media=DatumaroImage.from_numpy(data=image),
+                annotations=annotations,
+                attributes={"source_id": str(index)},
+            )
+        )
     theirs = DatumaroDataset.from_iterable(their_items, categories=["cat", "dog", "自行车"])
     theirs.export(str(tmp_path / "datumaro_out"), "tf_detection_api", save_media=True)
 
@@ -124,8 +137,11 @@ def test_we_import_datumaro_export_identically(tmp_path: Path) -> None:
     for their_item in their_items:
         item = items[their_item.id]
         assert item.attributes["source_id"] == their_item.attributes["source_id"]
-        expected = sorted((["cat", "dog", "自行车"][a.label], a.x, a.y, a.x + a.w, a.y + a.h) for a in their_item.annotations)
-        got = sorted((ours.label_map.name_of(label), *box)
-                     for box, label in zip(item.objects.boxes.tolist(), item.objects.label_ids))
+        names = ["cat", "dog", "自行车"]
+        expected = sorted((names[a.label], a.x, a.y, a.x + a.w, a.y + a.h) for a in their_item.annotations)
+        got = sorted(
+            (ours.label_map.name_of(label), *box)
+            for box, label in zip(item.objects.boxes.tolist(), item.objects.label_ids, strict=True)
+        )
         assert [name for name, *_ in got] == [name for name, *_ in expected]
         assert np.allclose([box for _, *box in got], [box for _, *box in expected], atol=1e-3)

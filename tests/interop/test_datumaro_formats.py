@@ -40,8 +40,19 @@ def _rows(seed: int = 3):
         for _ in range(0 if index == 5 else int(rng.integers(1, 4))):
             x1, y1 = int(rng.integers(0, width // 2)), int(rng.integers(0, height // 2))
             x2, y2 = x1 + int(rng.integers(4, width // 2)), y1 + int(rng.integers(4, height // 2))
-            objects.append((int(rng.integers(0, 3)), x1, y1, x2, y2, bool(rng.integers(0, 2)), bool(rng.integers(0, 2)),
-                            bool(rng.integers(0, 2)), POSES[int(rng.integers(0, 4))]))
+            objects.append(
+                (
+                    int(rng.integers(0, 3)),
+                    x1,
+                    y1,
+                    x2,
+                    y2,
+                    bool(rng.integers(0, 2)),
+                    bool(rng.integers(0, 2)),
+                    bool(rng.integers(0, 2)),
+                    POSES[int(rng.integers(0, 4))],
+                )
+            )
         rows.append((f"img{index}", "train" if index % 2 == 0 else "val", width, height, objects))
     return rows
 
@@ -53,15 +64,25 @@ def datumaro_dataset(folder: Path, *, subsets=("train", "val"), with_polygon: bo
         path = folder / f"{item_id}.jpg"
         path.write_bytes(make_jpeg(width, height, index))
         annotations = [
-            Bbox(x1, y1, x2 - x1, y2 - y1, label=label, id=k + 1,
-                 attributes={"difficult": difficult, "truncated": truncated, "occluded": occluded, "pose": pose})
+            Bbox(
+                x1,
+                y1,
+                x2 - x1,
+                y2 - y1,
+                label=label,
+                id=k + 1,
+                attributes={"difficult": difficult, "truncated": truncated, "occluded": occluded, "pose": pose},
+            )
             for k, (label, x1, y1, x2, y2, difficult, truncated, occluded, pose) in enumerate(objects)
         ]
         if with_polygon and objects:
             annotations.append(Polygon([2.0, 3.0, 20.5, 3.0, 11.0, 17.25], label=1, id=100))
         subset_name = subsets[0] if subset == "train" else subsets[1]
-        items.append(DatasetItem(id=item_id, subset=subset_name, media=DatumaroImage.from_file(path=str(path)),
-                                 annotations=annotations))
+        items.append(
+            DatasetItem(
+                id=item_id, subset=subset_name, media=DatumaroImage.from_file(path=str(path)), annotations=annotations
+            )
+        )
     return DatumaroDataset.from_iterable(items, categories=LABELS)
 
 
@@ -71,15 +92,24 @@ def tfodkit_dataset(folder: Path, *, subsets=("train", "val")) -> Dataset:
     for index, (item_id, subset, width, height, objects) in enumerate(_rows()):
         path = folder / f"{item_id}.jpg"
         path.write_bytes(make_jpeg(width, height, index))
-        rows = list(zip(*objects)) if objects else [[]] * 9
+        rows = list(zip(*objects, strict=True)) if objects else [[]] * 9
         item_objects = Objects.from_boxes(
             np.array([row[1:5] for row in objects], dtype=np.float64).reshape(-1, 4),
             [row[0] + 1 for row in objects],
-            difficult=list(rows[5]), truncated=list(rows[6]), occluded=list(rows[7]), pose=list(rows[8]),
+            difficult=list(rows[5]),
+            truncated=list(rows[6]),
+            occluded=list(rows[7]),
+            pose=list(rows[8]),
         )
         subset_name = subsets[0] if subset == "train" else subsets[1]
-        items.append(Item(item_id, ImageRef(path.name, path=str(path), width=width, height=height), item_objects,
-                          subset=subset_name))
+        items.append(
+            Item(
+                item_id,
+                ImageRef(path.name, path=str(path), width=width, height=height),
+                item_objects,
+                subset=subset_name,
+            )
+        )
     return Dataset(items, LabelMap.from_names(LABELS))
 
 
@@ -91,7 +121,8 @@ def datumaro_boxes(dataset: DatumaroDataset) -> dict[tuple[str, str], list[tuple
     for item in dataset:
         result[(item.subset, item.id)] = [
             (names[a.label], a.x, a.y, a.x + a.w, a.y + a.h, dict(a.attributes))
-            for a in item.annotations if isinstance(a, Bbox)
+            for a in item.annotations
+            if isinstance(a, Bbox)
         ]
     return result
 
@@ -105,7 +136,9 @@ def tfodkit_boxes(dataset: Dataset) -> dict[tuple[str, str], list[tuple]]:
         columns = {name: item.objects.attribute(name) for name in item.objects.attributes}
         result[(item.subset, item.id)] = [
             (dataset.label_map.name_of(label_id), *box, {name: column[k] for name, column in columns.items()})
-            for k, (box, label_id) in enumerate(zip(item.objects.boxes.tolist(), item.objects.label_ids.tolist()))
+            for k, (box, label_id) in enumerate(
+                zip(item.objects.boxes.tolist(), item.objects.label_ids.tolist(), strict=True)
+            )
         ]
     return result
 
@@ -121,7 +154,7 @@ def assert_same_boxes(ours: dict, theirs: dict, *, atol: float = 1e-6, flags: bo
         assert [o[0] for o in our_objects] == [t[0] for t in their_objects], key
         assert np.allclose([o[1:5] for o in our_objects], [t[1:5] for t in their_objects], atol=atol), key
         if flags:
-            for our, their in zip(our_objects, their_objects):
+            for our, their in zip(our_objects, their_objects, strict=True):
                 for name in ("difficult", "truncated", "occluded"):
                     assert bool(our[5][name]) == bool(their[5][name]), (key, name)
                 assert our[5]["pose"] == their[5]["pose"], key
@@ -147,8 +180,11 @@ def test_datumaro_coco_export_reads_the_same(tmp_path: Path) -> None:
     for item in source:  # COCO gives a polygon its bounding box
         for annotation in item.annotations:
             if isinstance(annotation, Polygon):
-                x1, y1, x2, y2 = annotation.get_bbox()[0], annotation.get_bbox()[1], *np.add(
-                    annotation.get_bbox()[:2], annotation.get_bbox()[2:])
+                x1, y1, x2, y2 = (
+                    annotation.get_bbox()[0],
+                    annotation.get_bbox()[1],
+                    *np.add(annotation.get_bbox()[:2], annotation.get_bbox()[2:]),
+                )
                 expected[(item.subset, item.id)].append((LABELS[annotation.label], x1, y1, x2, y2, {}))
     assert_same_boxes(tfodkit_boxes(ours), expected, atol=0.01)  # Datumaro rounds COCO boxes to 2 decimals
     with warnings.catch_warnings():

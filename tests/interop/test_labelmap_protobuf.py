@@ -24,14 +24,20 @@ def _label_map_class():  # type: ignore[no-untyped-def]
     item.field.add(name="id", number=2, type=field.TYPE_INT32, label=field.LABEL_OPTIONAL)
     item.field.add(name="display_name", number=3, type=field.TYPE_STRING, label=field.LABEL_OPTIONAL)
     label_map = file.message_type.add(name="StringIntLabelMap")
-    label_map.field.add(name="item", number=1, type=field.TYPE_MESSAGE, label=field.LABEL_REPEATED,
-                        type_name=".interop.StringIntLabelMapItem")
+    label_map.field.add(
+        name="item",
+        number=1,
+        type=field.TYPE_MESSAGE,
+        label=field.LABEL_REPEATED,
+        type_name=".interop.StringIntLabelMapItem",
+    )
     pool = descriptor_pool.DescriptorPool()
     pool.Add(file)
     return message_factory.GetMessageClass(pool.FindMessageTypeByName("interop.StringIntLabelMap"))
 
 
-NAMES = ["car", "it's", 'say "hi"', "back\\slash", "line\nbreak", "\x00\x1f\x7f", "\u2028", "自行车", "😀"]  # an empty name is refused
+# an empty name is refused
+NAMES = ["car", "it's", 'say "hi"', "back\\slash", "line\nbreak", "\x00\x1f\x7f", "\u2028", "自行车", "😀"]
 
 
 def test_tensorflow_pinned_protobuf_reads_what_we_write() -> None:

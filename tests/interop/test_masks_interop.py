@@ -17,9 +17,9 @@ import pytest
 from tfodkit.example import decode_example
 from tfodkit.formats import tfod
 from tfodkit.masks import masks_to_png_list
-from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.masks.png import encode_mask_png
 from tfodkit.masks.raster import box_to_array, polygons_to_array
+from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.records import read_records
 from tfodkit.samples import make_jpeg
 from tfodkit.transforms import apply_transforms
@@ -109,12 +109,15 @@ def _record_dataset(folder: Path) -> Dataset:
 def test_tensorflow_parses_our_records_with_masks(tmp_path: Path) -> None:
     dataset = apply_transforms(_record_dataset(tmp_path / "images"), ["polygons_to_masks"])  # boxes stay bare
     tfod.write(dataset, str(tmp_path / "out"), workers=2)
-    features = {"image/object/mask": tf.io.VarLenFeature(tf.string),
-                "image/height": tf.io.FixedLenFeature([], tf.int64), "image/width": tf.io.FixedLenFeature([], tf.int64)}
+    features = {
+        "image/object/mask": tf.io.VarLenFeature(tf.string),
+        "image/height": tf.io.FixedLenFeature([], tf.int64),
+        "image/width": tf.io.FixedLenFeature([], tf.int64),
+    }
     expected = list(dataset)
     records = list(tf.data.TFRecordDataset(str(tmp_path / "out" / "default.tfrecord")))
     assert len(records) == len(expected)
-    for record, item in zip(records, expected):
+    for record, item in zip(records, expected, strict=True):
         parsed = tf.io.parse_single_example(record, features)
         pngs = tf.sparse.to_dense(parsed["image/object/mask"], default_value=b"").numpy().tolist()
         stacked = od_api_decode_png_masks(pngs, HEIGHT, WIDTH)
@@ -126,7 +129,7 @@ def test_tensorflow_reads_numerical_masks(tmp_path: Path) -> None:
     dataset = apply_transforms(_record_dataset(tmp_path / "images"), ["polygons_to_masks", "boxes_to_masks"])
     tfod.write(dataset, str(tmp_path / "out.tfrecord"), numerical_masks=True)
     features = {"image/object/mask": tf.io.VarLenFeature(tf.float32)}
-    for record, item in zip(tf.data.TFRecordDataset(str(tmp_path / "out.tfrecord")), dataset):
+    for record, item in zip(tf.data.TFRecordDataset(str(tmp_path / "out.tfrecord")), dataset, strict=True):
         values = tf.sparse.to_dense(tf.io.parse_single_example(record, features)["image/object/mask"])
         planes = tf.reshape(tf.cast(values > 0.0, tf.float32), [-1, HEIGHT, WIDTH]).numpy()  # _reshape_instance_masks
         assert np.array_equal(planes[1] > 0, box_to_array(item.objects.boxes[1], HEIGHT, WIDTH))
@@ -173,8 +176,9 @@ def _datumaro_dataset(folder: Path) -> DatumaroDataset:
             Polygon([5, 5, 40, 8, 20, 30], label=(index + 1) % 3),
             Bbox(2, 3, 20, 15, label=(index + 2) % 3),  # no mask: Datumaro writes b"" for it
         ]
-        items.append(DatasetItem(id=f"{index:04d}", media=DatumaroImage.from_file(path=str(path)),
-                                 annotations=annotations))
+        items.append(
+            DatasetItem(id=f"{index:04d}", media=DatumaroImage.from_file(path=str(path)), annotations=annotations)
+        )
     return DatumaroDataset.from_iterable(items, categories=LABELS)
 
 
@@ -196,18 +200,20 @@ def test_we_import_datumaro_save_masks_export_keeping_boxes(tmp_path: Path) -> N
         assert len(item.objects) == len(their_masks) + len(their_boxes)
         masks = [mask for mask in item.objects.masks if mask is not None]
         assert len(masks) == len(their_masks)
-        for mask, annotation in zip(masks, their_masks):
+        for mask, annotation in zip(masks, their_masks, strict=True):
             assert np.array_equal(mask.array, np.asarray(annotation.image).astype(bool))
         for index, mask in enumerate(item.objects.masks):  # every object keeps a box, masked or not
             x0, y0, x1, y1 = item.objects.boxes[index]
             assert x1 > x0 and y1 > y0
             if mask is not None:
                 rows, columns = np.nonzero(mask.array)
-                assert (x0, y0, x1, y1) == pytest.approx((columns.min(), rows.min(), columns.max() + 1,
-                                                          rows.max() + 1), abs=1.01)
+                assert (x0, y0, x1, y1) == pytest.approx(
+                    (columns.min(), rows.min(), columns.max() + 1, rows.max() + 1), abs=1.01
+                )
         unmasked = [index for index, mask in enumerate(item.objects.masks) if mask is None]
         assert len(unmasked) == 1
         box = their_boxes[0]
-        assert item.objects.boxes[unmasked[0]].tolist() == pytest.approx([box.x, box.y, box.x + box.w, box.y + box.h],
-                                                                          abs=1e-3)
+        assert item.objects.boxes[unmasked[0]].tolist() == pytest.approx(
+            [box.x, box.y, box.x + box.w, box.y + box.h], abs=1e-3
+        )
         assert [LABELS[item.objects.label_ids[unmasked[0]] - 1]] == [LABELS[box.label]]

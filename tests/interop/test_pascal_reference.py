@@ -92,23 +92,32 @@ def test_tfodkit_records_equal_the_od_api_scripts(
     label_map_dict = {name: i + 1 for i, name in enumerate(CLASSES)}
 
     reference_records(str(devkit), year, image_set, label_map_dict, tmp_path / "reference.record", ignore_difficult)
-    convert(str(devkit), str(tmp_path / "ours.tfrecord"), from_format="voc", to_format="tfrecord",
-            read_options={"year": year, "set": image_set, "label_map": str(label_map_path),
-                          "ignore_difficult": ignore_difficult})
+    convert(
+        str(devkit),
+        str(tmp_path / "ours.tfrecord"),
+        from_format="voc",
+        to_format="tfrecord",
+        read_options={
+            "year": year,
+            "set": image_set,
+            "label_map": str(label_map_path),
+            "ignore_difficult": ignore_difficult,
+        },
+    )
 
     ours = [bytes(record.numpy()) for record in tf.data.TFRecordDataset(str(tmp_path / "ours.tfrecord"))]
     theirs = [bytes(record.numpy()) for record in tf.data.TFRecordDataset(str(tmp_path / "reference.record"))]
     expected = [tf.train.Example.FromString(record) for record in theirs]
     assert len(ours) == len(theirs) > 0
     objects = 0
-    for our_bytes, example in zip(ours, expected):
+    for our_bytes, example in zip(ours, expected, strict=True):
         parsed = tf.train.Example.FromString(our_bytes)
         assert _features(parsed) == _features(example)  # same keys, kinds and values (float32 exactly)
         assert our_bytes == example.SerializeToString(deterministic=True)
         objects += len(example.features.feature["image/object/class/label"].int64_list.value)
     assert objects > 0
     # The decoded records match too, as TF's own parser reads them.
-    for ours_record, theirs_record in zip(ours, theirs):
+    for ours_record, theirs_record in zip(ours, theirs, strict=True):
         ours_parsed, theirs_parsed = (tf.train.Example.FromString(record) for record in (ours_record, theirs_record))
         assert _features(ours_parsed) == _features(theirs_parsed)
 

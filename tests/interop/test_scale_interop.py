@@ -68,7 +68,7 @@ def test_tf_data_recipe_reads_tfodkit_shards(tmp_path: Path, dataset: Dataset) -
     rows = [
         (name, sha)
         for batch in batches
-        for name, sha in zip(batch["image/filename"].numpy(), batch["image/key/sha256"].numpy())
+        for name, sha in zip(batch["image/filename"].numpy(), batch["image/key/sha256"].numpy(), strict=True)
     ]
     assert sorted(name for name, _ in rows) == sorted(expected)
     for name, sha in rows:

@@ -115,7 +115,7 @@ def test_tensorflow_reads_tfodkit_files_with_identical_values(tmp_path, records,
     dataset = tf.data.TFRecordDataset(path, compression_type=TF_COMPRESSION[compression])
     read = [tensor.numpy() for tensor in dataset]
     assert len(read) == len(records)
-    for data, features in zip(read, records):
+    for data, features in zip(read, records, strict=True):
         assert_same(values_of(tf.train.Example.FromString(data)), decode_example(encode_example(features)))
 
     # TensorFlow's own parser (the C++ fast path of tf.io.parse_single_example) agrees too.
@@ -132,13 +132,14 @@ def test_tensorflow_reads_tfodkit_files_with_identical_values(tmp_path, records,
         "raw": tf.io.VarLenFeature(tf.string),
         "ключ/ünïcode": tf.io.FixedLenFeature([], tf.int64),
     }
-    for data, features in zip(read, records):
+    for data, features in zip(read, records, strict=True):
         parsed = tf.io.parse_single_example(data, spec)
         assert int(parsed["image/height"]) == features["image/height"][0]
         assert parsed["image/filename"].numpy() == features["image/filename"][0]
         assert parsed["image/encoded"].numpy() == features["image/encoded"][0]
         assert parsed["image/object/bbox/xmin"].values.numpy().tobytes() == features["image/object/bbox/xmin"].tobytes()
-        assert parsed["image/object/class/label"].values.numpy().tolist() == features["image/object/class/label"].tolist()
+        labels = features["image/object/class/label"].tolist()
+        assert parsed["image/object/class/label"].values.numpy().tolist() == labels
         assert parsed["image/object/class/text"].values.numpy().tolist() == features["image/object/class/text"]
         assert parsed["extremes"].values.numpy().tolist() == features["extremes"].tolist()
         assert parsed["special"].values.numpy().tobytes() == features["special"].tobytes()
@@ -175,7 +176,7 @@ def test_tfodkit_reads_tensorflow_files(tmp_path, records, large_records, compre
             writer.write(data)
     assert list(read_records(path)) == payloads  # compression detected from the bytes
     assert list(read_records(path, compression=compression)) == payloads
-    for data, features in zip(serialized, records):
+    for data, features in zip(serialized, records, strict=True):
         decoded = decode_example(data)
         assert_same(decoded, values_of(tf.train.Example.FromString(data)))
         assert_same(decoded, decode_example(encode_example(features)))

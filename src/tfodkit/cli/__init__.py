@@ -83,7 +83,7 @@ def os_error_text(error: OSError) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Run ``tfod``; the console script's entry point."""
-    warnings.showwarning = _show_warning  # type: ignore[assignment]
+    warnings.showwarning = _show_warning
     try:
         exit_code = app.main(args=argv, prog_name="tfod", standalone_mode=False)
     except TfodError as error:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -197,8 +196,8 @@ def convert_and_report(
     Format flags arrive as ``read__<keyword>`` / ``write__<keyword>`` and go, as given, to ``convert()``'s
     ``read_options`` / ``write_options``, which checks them against the chosen formats; the rest are common.
     """
-    read_options = {key[len(_READ):]: value for key, value in options.items() if key.startswith(_READ)}
-    write_options = {key[len(_WRITE):]: value for key, value in options.items() if key.startswith(_WRITE)}
+    read_options = {key[len(_READ) :]: value for key, value in options.items() if key.startswith(_READ)}
+    write_options = {key[len(_WRITE) :]: value for key, value in options.items() if key.startswith(_WRITE)}
     common = {key: value for key, value in options.items() if not key.startswith((_READ, _WRITE))}
     as_json, quiet, on_error = common["as_json"], common["quiet"], common["on_error"]
     if common["beam_options"] and common["runner"] != "beam":
@@ -220,8 +219,13 @@ def convert_and_report(
         from tfodkit.beam import convert_with_beam
 
         report = convert_with_beam(
-            source, target, **conversion, beam_options=list(common["beam_options"]), overwrite=common["overwrite"],
-            clip=common["clip"], strict=common["strict"],
+            source,
+            target,
+            **conversion,
+            beam_options=list(common["beam_options"]),
+            overwrite=common["overwrite"],
+            clip=common["clip"],
+            strict=common["strict"],
         )
     else:
         with (
@@ -229,8 +233,14 @@ def convert_and_report(
             _repair_hint(on_error),
         ):
             report = convert(
-                source, target, **conversion, progress=progress, on_error=on_error, strict=common["strict"],
-                overwrite=common["overwrite"], clip=common["clip"],
+                source,
+                target,
+                **conversion,
+                progress=progress,
+                on_error=on_error,
+                strict=common["strict"],
+                overwrite=common["overwrite"],
+                clip=common["clip"],
             )
     if report.unmatched_labels:
         dropped = ", ".join(f"{name!r} ({count} objects)" for name, count in report.unmatched_labels.most_common())

@@ -174,16 +174,17 @@ def _fit(mask: np.ndarray, height: int, width: int, dropped: Counter[str]) -> np
     return fitted
 
 
-# what a dropped annotation kind is counted as: (loss kind, message); other Datumaro kinds get a generic one
-_DROPPED_MESSAGES = {
-    "mask": ("mask_not_exported", "masks not exported (their boxes are); --save-masks exports them"),
-    "mask_pixels": ("mask_cropped", "masks larger than their image cropped to the image size"),
-}
-
-
 def _report_dropped(dropped: Counter[str]) -> None:
+    """One loss per kind of what the records could not hold (Datumaro annotation types other than boxes and masks
+    are counted by their type name)."""
+    dropped = Counter(dropped)
+    report_loss(
+        "mask_not_exported", dropped.pop("mask", 0), "masks not exported (their boxes are); --save-masks exports them"
+    )
+    report_loss(
+        "mask_cropped", dropped.pop("mask_pixels", 0), "masks larger than their image cropped to the image size"
+    )
     for name, count in sorted(dropped.items()):
-        kind, message = _DROPPED_MESSAGES.get(
-            name, (f"{name}_not_exported", f"{name} annotations not exported: TF OD API records hold boxes and masks")
+        report_loss(
+            f"{name}_not_exported", count, f"{name} annotations not exported: TF OD API records hold boxes and masks"
         )
-        report_loss(kind, count, message)

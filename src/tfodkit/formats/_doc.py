@@ -54,8 +54,10 @@ def formats_markdown() -> str:
         info = get_format(name)
         summary = (info.module.__doc__ or "").strip().split("\n\n", 1)[0].replace("\n", " ").replace("``", "`")
         lines += [f"## `{name}`", "", f"{info.description}. Layout: {summary}", ""]
-        for side, options, can in (("Read", info.read_options, info.can_read), ("Write", info.write_options,
-                                                                              info.can_write)):
+        for side, options, can in (
+            ("Read", info.read_options, info.can_read),
+            ("Write", info.write_options, info.can_write),
+        ):
             if not can:
                 lines += [f"{side}: not supported.", ""]
             elif not options:

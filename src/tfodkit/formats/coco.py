@@ -211,8 +211,9 @@ def _iterate(
                 if images_dir is None:  # found from the first image's file
                     images_dir = _images_dir(source.root, source.subset, str(image.get("file_name", "")))
                 try:
-                    item, counts = _item(image, database, source.subset, images_dir, labels, category_names, remap,
-                                         include_masks, where)
+                    item, counts = _item(
+                        image, database, source.subset, images_dir, labels, category_names, remap, include_masks, where
+                    )
                 except TfodError as error:  # one bad image entry: --on-error skip counts it and goes on
                     skip_or_raise(error)
                     continue
@@ -286,8 +287,9 @@ def _item(
             lambda _, message, place=place: FormatError(f"{place}: {message}", path=where),
         )[0].tolist()
         if category_id not in category_names:
-            raise FormatError(f"annotation {annotation.get('id')!r}: category id {category_id} is not in categories",
-                              path=where)
+            raise FormatError(
+                f"annotation {annotation.get('id')!r}: category id {category_id} is not in categories", path=where
+            )
         if remap is None:
             label_id = category_id
         else:
@@ -393,8 +395,9 @@ def _check_rle(segmentation: dict[str, Any], height: int, width: int, annotation
     except (KeyError, TypeError, ValueError, OverflowError):  # "size": [1e400, 1] is inf
         raise FormatError(f"annotation {annotation.get('id')!r}: RLE without size or counts", path=where) from None
     if size != [height, width]:
-        raise FormatError(f"annotation {annotation.get('id')!r}: RLE size {size} is not the image's {[height, width]}",
-                          path=where)
+        raise FormatError(
+            f"annotation {annotation.get('id')!r}: RLE size {size} is not the image's {[height, width]}", path=where
+        )
     from tfodkit.masks.raster import rle_to_runs
 
     try:
@@ -503,8 +506,10 @@ def _segmentation(
     from tfodkit.masks import raster
 
     if polygons and not (mask is not None and is_crowd):
-        flat = [[clean_number(value) for value in np.asarray(polygon, dtype=np.float64).reshape(-1).tolist()]
-                for polygon in polygons]
+        flat = [
+            [clean_number(value) for value in np.asarray(polygon, dtype=np.float64).reshape(-1).tolist()]
+            for polygon in polygons
+        ]
         return flat, float(raster.polygons_to_array(polygons, height, width).sum())
     if mask is not None:
         pixels = mask.array
@@ -532,8 +537,9 @@ def _count_losses(item: Item, tally: Tally, *, save_images: bool) -> None:
     crowd = objects.attribute(model.IS_CROWD, False)
     for index, (shape, mask) in enumerate(zip(objects.polygons, objects.masks)):
         if mask is not None and not shape and not crowd[index]:
-            tally.add("mask_as_polygon", "instance masks written as traced polygons (coco holds masks of crowd "
-                      "regions only)")
+            tally.add(
+                "mask_as_polygon", "instance masks written as traced polygons (coco holds masks of crowd regions only)"
+            )
     count_image_losses(tally, item, save_images)
 
 

@@ -218,8 +218,9 @@ def _iterate(container: Container, label_map: LabelMap, images_dir: str | None) 
     if skipped and current_losses() is not None:  # in a conversion: one loss per kind of shape
         for tag, count in sorted(skipped.items()):
             kind = "".join(char if char.isalnum() else "_" for char in tag.lower())
-            report_loss(f"cvat_{kind}_skipped", count, f"CVAT <{tag}> annotations skipped (tfodkit reads <box> and "
-                        "<polygon>)")
+            report_loss(
+                f"cvat_{kind}_skipped", count, f"CVAT <{tag}> annotations skipped (tfodkit reads <box> and <polygon>)"
+            )
     elif skipped:
         counts = ", ".join(f"{count} <{tag}>" for tag, count in sorted(skipped.items()))
         warnings.warn(

@@ -108,7 +108,8 @@ def _without_unmasked_polygons(dataset: Dataset) -> Iterator[Item]:
     tally = Tally()
     for item in dataset:
         objects = item.objects
-        keep = [not polygons or mask is not None for polygons, mask in zip(objects.polygons, objects.masks)]
+        columns = zip(objects.polygons, objects.masks, strict=True)
+        keep = [not polygons or mask is not None for polygons, mask in columns]
         if not all(keep):
             tally.add(
                 "polygon_not_exported",

@@ -83,13 +83,18 @@ WRITE_OPTIONS = (
     SAVE_IMAGES.with_default(True),
     Option("shards", int, help="Split TFRecord output into N shards NAME-0000i-of-0000N.", minimum=1),
     Option(
-        "shard_size", int, minimum=1, metavar="BYTES",
+        "shard_size",
+        int,
+        minimum=1,
+        metavar="BYTES",
         help="Start a new TFRecord shard before one would pass BYTES; names NAME-0000i-of-0000N set at the end.",
     ),
     Option("compression", str, choices=("gzip", "zlib"), help="Compress TFRecord output as TF does."),
     Option("numerical_masks", bool, False, help="Write masks as one float list (NUMERICAL_MASKS) instead of PNGs."),
     Option(
-        "label_map_out", str, metavar="PATH",
+        "label_map_out",
+        str,
+        metavar="PATH",
         help="Write the label map here instead of label_map.pbtxt beside the records.",
     ),
 )

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -47,7 +47,11 @@ from tfodkit.tolerance import skip_or_raise
 # Keywords of read() / write(), and the tfod flags that set them (see tfodkit.formats.Option).
 READ_OPTIONS = (
     Option(
-        "layout", str, "auto", choices=("auto", "darknet", "ultralytics"), flag_name="--input-layout",
+        "layout",
+        str,
+        "auto",
+        choices=("auto", "darknet", "ultralytics"),
+        flag_name="--input-layout",
         help="YOLO input layout (default: told from the files).",
     ),
 )
@@ -235,8 +239,9 @@ def _ultralytics_sources(config_path: Location) -> tuple[list[str], list[_Entry]
         config = yaml.safe_load(_read_text(config_path))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        raise FormatError(f"not valid YAML: {error}", path=str(config_path),
-                          line=None if mark is None else mark.line + 1) from None
+        raise FormatError(
+            f"not valid YAML: {error}", path=str(config_path), line=None if mark is None else mark.line + 1
+        ) from None
     if not isinstance(config, dict) or "names" not in config:
         raise FormatError("no 'names' in the dataset YAML", path=str(config_path))
     names = _ultralytics_names(config["names"], config_path)
@@ -281,6 +286,15 @@ def _ultralytics_sources(config_path: Location) -> tuple[list[str], list[_Entry]
     return names, entries
 
 
+def _yaml_files(folder: Location) -> list[Location]:
+    """The folder's ``*.yaml`` files, then its ``*.yml`` files, each sorted by name (glob order is the store's)."""
+    files: list[Location] = []
+    for pattern in ("*.yaml", "*.yml"):
+        matches: Iterable[Location] = folder.glob(pattern)  # one element type for a Path-or-URL folder
+        files.extend(sorted(matches, key=str))  # within one folder, the order Path's own comparison gives
+    return files
+
+
 def _find_config(path: Location, layout: str) -> tuple[str, Location]:
     if path.is_file():
         if path.suffix in (".yaml", ".yml"):
@@ -290,7 +304,7 @@ def _find_config(path: Location, layout: str) -> tuple[str, Location]:
         raise FormatError("expected a data.yaml, an obj.data or a dataset folder", path=str(path))
     if not path.is_dir():
         raise FormatError("no such file or folder", path=str(path))
-    ultralytics = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml"))
+    ultralytics = _yaml_files(path)
     preferred = [candidate for candidate in ultralytics if candidate.name in ("data.yaml", "dataset.yaml")]
     darknet = path / "obj.data"
     if layout in ("auto", "ultralytics") and (preferred or ultralytics):
@@ -337,8 +351,9 @@ def _iterate(entries: list[_Entry], class_count: int) -> Iterator[Item]:
     for entry in entries:
         try:
             if not entry.image_path.is_file():
-                raise FormatError("image listed but not found (YOLO boxes need the image size)",
-                                  path=str(entry.image_path))
+                raise FormatError(
+                    "image listed but not found (YOLO boxes need the image size)", path=str(entry.image_path)
+                )
             width, height = read_header(str(entry.image_path)).size
             objects = parse_label_file(entry.label_path, width, height, class_count)
         except TfodError as error:  # one bad image or label file: --on-error skip counts it and goes on
@@ -377,12 +392,14 @@ def parse_label_file(path: Location, width: int, height: int, class_count: int) 
             raise FormatError(f"class {class_index} is not one of the {class_count} names", path=str(path), line=number)
         if len(values) == 4:
             center_x, center_y, box_width, box_height = values
-            boxes.append([
-                (center_x - box_width / 2) * width,
-                (center_y - box_height / 2) * height,
-                (center_x + box_width / 2) * width,
-                (center_y + box_height / 2) * height,
-            ])
+            boxes.append(
+                [
+                    (center_x - box_width / 2) * width,
+                    (center_y - box_height / 2) * height,
+                    (center_x + box_width / 2) * width,
+                    (center_y + box_height / 2) * height,
+                ]
+            )
             polygons.append([])
         elif len(values) >= 6 and len(values) % 2 == 0:  # an Ultralytics segment: x1 y1 x2 y2 …
             points = np.array(values, dtype=np.float64).reshape(-1, 2) * [width, height]
@@ -403,7 +420,7 @@ def parse_label_file(path: Location, width: int, height: int, class_count: int) 
     # Checked in pixels (not normalized): the same tolerance as every other format (see tfodkit.boxes).
     checked = checked_boxes(np.array(boxes, dtype=np.float64).reshape(-1, 4), width, height, fail)
     polygons = [[clipped_points(points, width, height) for points in parts] for parts in polygons]
-    return Objects(boxes=checked, label_ids=label_ids, polygons=polygons)
+    return Objects(boxes=checked, label_ids=np.array(label_ids, dtype=np.int64), polygons=polygons)
 
 
 def detect(path: str) -> bool:
@@ -417,7 +434,7 @@ def detect(path: str) -> bool:
             return False
         if (target / "obj.data").is_file():
             return True
-        candidates = sorted(target.glob("*.yaml")) + sorted(target.glob("*.yml"))  # type: ignore[type-var]
+        candidates = _yaml_files(target)
     except (OSError, ValueError):
         if not isinstance(target, UrlPath):  # local errors stay errors; a store refusing the question is "not YOLO"
             raise
@@ -470,7 +487,8 @@ def label_lines(item: Item, class_index: _ClassIndex) -> tuple[str, int]:
     crowd = item.objects.attribute(model.IS_CROWD, False)
     lines = []
     skipped = 0
-    for box, label_id, is_crowd in zip(item.objects.boxes.tolist(), item.objects.label_ids.tolist(), crowd):
+    boxes, label_ids = item.objects.boxes.tolist(), item.objects.label_ids.tolist()
+    for box, label_id, is_crowd in zip(boxes, label_ids, crowd, strict=True):
         if is_crowd:
             skipped += 1
             continue

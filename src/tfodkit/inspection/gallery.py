@@ -10,7 +10,8 @@ Example:
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "index.html")
     >>> entry = {"name": "a.jpg", "subset": "train", "image": "images/a.png", "thumbnail": "thumbs/a.jpg",
-    ...          "width": 4, "height": 3, "objects": [{"label": "cat", "box": [0, 0, 2, 2], "mask": False}], "has_image": True}
+    ...          "width": 4, "height": 3, "objects": [{"label": "cat", "box": [0, 0, 2, 2], "mask": False}],
+    ...          "has_image": True}
     >>> write_gallery(path, [entry], {"cat": (31, 119, 180)}, title="demo")
     >>> 'data-labels="[&quot;cat&quot;]"' in open(path, encoding="utf-8").read()
     True
@@ -31,14 +32,18 @@ EAGER_IMAGES = 60  # thumbnails after these load lazily (long galleries)
 _STYLE = """
 :root { color-scheme: light; --ink: #1d232a; --muted: #5b6570; --line: #d8dde3; --card: #fff; --page: #f2f4f7; }
 * { box-sizing: border-box; }
-body { margin: 0; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; color: var(--ink); background: var(--page); }
-header { position: sticky; top: 0; z-index: 1; background: var(--card); border-bottom: 1px solid var(--line); padding: 12px 20px; }
+body { margin: 0; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif;
+       color: var(--ink); background: var(--page); }
+header { position: sticky; top: 0; z-index: 1; background: var(--card); border-bottom: 1px solid var(--line);
+         padding: 12px 20px; }
 h1 { font-size: 18px; margin: 0 0 4px; }
 .summary { color: var(--muted); margin: 0 0 8px; }
 .filters { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: center; }
 .filters label { display: inline-flex; align-items: center; gap: 5px; cursor: pointer; white-space: nowrap; }
-.filters button, .filters select { font: inherit; padding: 2px 10px; border: 1px solid var(--line); border-radius: 4px; background: #f7f8fa; cursor: pointer; }
-.swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; border: 1px solid rgba(0,0,0,.25); flex: none; }
+.filters button, .filters select { font: inherit; padding: 2px 10px; border: 1px solid var(--line); border-radius: 4px;
+                                   background: #f7f8fa; cursor: pointer; }
+.swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; border: 1px solid rgba(0,0,0,.25);
+          flex: none; }
 main { display: grid; grid-template-columns: repeat(auto-fill, minmax(240px, 1fr)); gap: 14px; padding: 16px 20px; }
 figure.card { margin: 0; background: var(--card); border: 1px solid var(--line); border-radius: 6px; overflow: hidden; }
 figure.card[hidden] { display: none; }
@@ -77,8 +82,9 @@ _SCRIPT = """
   }
   boxes.forEach(function (box) { box.addEventListener("change", apply); });
   if (subsetSelect) { subsetSelect.addEventListener("change", apply); }
-  document.getElementById("check-all").addEventListener("click", function () { boxes.forEach(function (box) { box.checked = true; }); apply(); });
-  document.getElementById("check-none").addEventListener("click", function () { boxes.forEach(function (box) { box.checked = false; }); apply(); });
+  function checkAll(checked) { boxes.forEach(function (box) { box.checked = checked; }); apply(); }
+  document.getElementById("check-all").addEventListener("click", function () { checkAll(true); });
+  document.getElementById("check-none").addEventListener("click", function () { checkAll(false); });
   apply();
 })();
 """
@@ -97,9 +103,9 @@ def render_gallery(entries: Sequence[Mapping[str, Any]], legend: Mapping[str, Se
     label_counts: Counter[str] = Counter()
     empty = 0
     for entry in entries:
-        names = {obj["label"] for obj in entry["objects"]}
-        label_counts.update(names)
-        empty += not names
+        present = {obj["label"] for obj in entry["objects"]}
+        label_counts.update(present)
+        empty += not present
     subsets = sorted({entry["subset"] for entry in entries})
     objects = sum(len(entry["objects"]) for entry in entries)
     parts = [

@@ -13,7 +13,9 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -87,12 +89,12 @@ class Histogram:
         value = low * (high / low) ** fraction if self.log and low > 0 else low + (high - low) * fraction
         return float(min(max(value, self.minimum), self.maximum))
 
-    def coarse(self, edges: list[float]) -> list[tuple[float, float, int]]:
+    def coarse(self, edges: Sequence[float]) -> list[tuple[float, float, int]]:
         """Counts over display bins ``edges`` (each edge snapped to the nearest fine edge); the first and last
         display bins take everything below / above."""
         indices = [int(np.argmin(np.abs(self.edges - edge))) for edge in edges]
         rows = []
-        for number, (start, stop) in enumerate(zip(indices[:-1], indices[1:])):
+        for number, (start, stop) in enumerate(pairwise(indices)):
             if number == 0:
                 start = 0
             if number == len(indices) - 2:
@@ -100,7 +102,7 @@ class Histogram:
             rows.append((float(edges[number]), float(edges[number + 1]), int(self.counts[start:stop].sum())))
         return rows
 
-    def summary(self, display_edges: list[float] | None = None) -> dict[str, Any]:
+    def summary(self, display_edges: Sequence[float] | None = None) -> dict[str, Any]:
         """count, min, max, mean, quantiles (p5 … p95) and, with ``display_edges``, a coarse histogram."""
         out: dict[str, Any] = {"count": self.count}
         if self.count:

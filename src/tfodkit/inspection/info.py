@@ -10,7 +10,8 @@ Example:
     >>> from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects
     >>> folder = tempfile.mkdtemp()
     >>> items = [Item("a", ImageRef("a.jpg", width=4, height=4), Objects.from_boxes([[0, 0, 2, 2]], [1]))]
-    >>> tfod.write(Dataset(items, LabelMap.from_names(["cat"])), os.path.join(folder, "train.tfrecord"), save_images=False)
+    >>> dataset = Dataset(items, LabelMap.from_names(["cat"]))
+    >>> tfod.write(dataset, os.path.join(folder, "train.tfrecord"), save_images=False)
     >>> report = dataset_info(folder)
     >>> report.records, report.records_per_subset, report.keys["image/object/bbox/xmin"]["types"]
     (1, {'train': 1}, {'float': 1})
@@ -25,9 +26,9 @@ from typing import Any
 
 from tfodkit import progress
 from tfodkit.errors import TfodError
+from tfodkit.example.partial import FeatureSelector, feature_kinds
 from tfodkit.formats import tfod_files
 from tfodkit.formats import tfod_schema as tfod
-from tfodkit.example.partial import FeatureSelector, feature_kinds
 from tfodkit.inspection.sources import (
     RecordSource,
     find_label_map_for,

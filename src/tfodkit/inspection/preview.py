@@ -17,7 +17,8 @@ Example:
     >>> from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects
     >>> folder = tempfile.mkdtemp()
     >>> items = [Item("a", ImageRef("a.jpg", width=40, height=30), Objects.from_boxes([[2, 2, 20, 20]], [1]))]
-    >>> tfod.write(Dataset(items, LabelMap.from_names(["cat"])), os.path.join(folder, "train.tfrecord"), save_images=False)
+    >>> dataset = Dataset(items, LabelMap.from_names(["cat"]))
+    >>> tfod.write(dataset, os.path.join(folder, "train.tfrecord"), save_images=False)
     >>> report = preview(os.path.join(folder, "train.tfrecord"), os.path.join(folder, "preview"))
     >>> report.images, sorted(os.listdir(os.path.join(folder, "preview")))
     (1, ['images', 'index.html', 'thumbs'])
@@ -109,8 +110,8 @@ def text_color(background: tuple[int, int, int]) -> tuple[int, int, int]:
     """Black or white, whichever reads better on ``background`` (WCAG relative luminance)."""
 
     def channel(value: int) -> float:
-        value /= 255
-        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+        fraction = value / 255
+        return fraction / 12.92 if fraction <= 0.03928 else ((fraction + 0.055) / 1.055) ** 2.4
 
     luminance = 0.2126 * channel(background[0]) + 0.7152 * channel(background[1]) + 0.0722 * channel(background[2])
     return (0, 0, 0) if luminance > 0.179 else (255, 255, 255)
@@ -302,13 +303,13 @@ def render_item(
     font = load_font(font_size)
     if not has_image:
         draw.text((8, 8), f"no image: {item.image.name}", fill=(255, 255, 255), font=font)
-    for polygons, label_id in zip(objects.polygons, objects.label_ids.tolist()):
+    for polygons, label_id in zip(objects.polygons, objects.label_ids.tolist(), strict=True):
         for polygon in polygons:
             points = [(float(x) * scale, float(y) * scale) for x, y in np.asarray(polygon).reshape(-1, 2)]
             if len(points) >= 2:
                 draw.line(points + points[:1], fill=colors.get(label_id, (255, 255, 255)), width=line)
     tags = []
-    for box, label_id in zip(objects.boxes.tolist(), objects.label_ids.tolist()):
+    for box, label_id in zip(objects.boxes.tolist(), objects.label_ids.tolist(), strict=True):
         color = colors.get(label_id, (255, 255, 255))
         xmin, ymin, xmax, ymax = (value * scale for value in box)
         if not all(np.isfinite([xmin, ymin, xmax, ymax])):
@@ -333,7 +334,7 @@ def _draw_masks(base: Any, item: Item, colors: dict[int, tuple[int, int, int]]) 
     from PIL import Image
 
     pixels = np.asarray(base, dtype=np.float32).copy()
-    for mask, label_id in zip(item.objects.masks, item.objects.label_ids.tolist()):
+    for mask, label_id in zip(item.objects.masks, item.objects.label_ids.tolist(), strict=True):
         if mask is None:
             continue
         try:
@@ -427,7 +428,7 @@ def preview(
                     height,
                     [
                         {"label": name, "box": [round(value, 1) for value in box], "mask": mask is not None}
-                        for name, box, mask in zip(names, item.objects.boxes.tolist(), item.objects.masks)
+                        for name, box, mask in zip(names, item.objects.boxes.tolist(), item.objects.masks, strict=True)
                     ],
                     has_image,
                 )
@@ -437,7 +438,7 @@ def preview(
             report.without_image += not has_image
         label_names = [dataset.label_map.name_of(label_id) or f"label_{label_id}" for label_id in colors]
         report.labels = label_names
-        legend = {name: colors[label_id] for name, label_id in zip(label_names, colors)}
+        legend = {name: colors[label_id] for name, label_id in zip(label_names, colors, strict=True)}
         gallery.write_gallery(
             folder / "index.html",
             [entry.__dict__ for entry in entries],

@@ -120,7 +120,10 @@ def _check_lists(usable: dict[str, Any], problems: list[Problem]) -> int | None:
     """The number of objects, or None when the box lists cannot tell it; reports lists of other lengths."""
     present = [key for key in BOX_KEYS if key in usable]
     if not present:
-        return 0 if tfod.CLASS_LABEL not in usable and tfod.CLASS_TEXT not in usable else _labels_only(usable, problems)
+        if tfod.CLASS_LABEL not in usable and tfod.CLASS_TEXT not in usable:
+            return 0
+        _labels_only(usable, problems)
+        return None
     if len(present) < 4:
         missing = [key for key in BOX_KEYS if key not in usable]
         problems.append(("missing_key", missing[0], None, f"is absent while {present[0]} is present"))
@@ -143,10 +146,10 @@ def _check_lists(usable: dict[str, Any], problems: list[Problem]) -> int | None:
 
 
 def _labels_only(usable: dict[str, Any], problems: list[Problem]) -> None:
+    """Reports object labels in a record without boxes (the object count is then unknown)."""
     labels = max(len(usable.get(tfod.CLASS_LABEL, ())), len(usable.get(tfod.CLASS_TEXT, ())))
     if labels:
         problems.append(("missing_key", tfod.XMIN, None, f"no boxes, but {labels} object label(s)"))
-    return None
 
 
 def _check_boxes(usable: dict[str, Any], count: int, problems: list[Problem]) -> None:
@@ -326,5 +329,3 @@ def _check_masks(
             problems.append(
                 ("mask_size", tfod.MASK, index, f"the mask is {size[0]}x{size[1]}, the image {width}x{height}")
             )
-
-

@@ -31,9 +31,9 @@ import numpy as np
 
 from tfodkit import progress
 from tfodkit.errors import FormatError, TfodError
+from tfodkit.example.partial import FeatureSelector, varint_values
 from tfodkit.formats import tfod_schema as tfod
 from tfodkit.inspection.histogram import Histogram
-from tfodkit.example.partial import FeatureSelector, varint_values
 from tfodkit.inspection.sources import RecordSource, find_label_map_for, is_record_input, record_sources, resolve_format
 from tfodkit.model import Dataset, LabelMap, decode_png_mask, image_format_of
 from tfodkit.parallel import ordered_map

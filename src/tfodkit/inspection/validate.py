@@ -43,9 +43,9 @@ from tfodkit.inspection.record_checks import (
     PER_OBJECT_KEYS,
     Problem,
     RecordContext,
-    image_size_of,
     RecordFacts,
     check_record,
+    image_size_of,
 )
 from tfodkit.inspection.scan import DamagedRange, IntactRecord, scan_records
 from tfodkit.inspection.sources import (
@@ -59,8 +59,17 @@ from tfodkit.inspection.sources import (
 from tfodkit.model import Dataset, Item, LabelMap
 from tfodkit.parallel import ordered_map
 
-__all__ = ["BOX_KEYS", "CHECKS", "EXPECTED_KINDS", "PER_OBJECT_KEYS", "Finding", "ValidationReport", "check_item",
-           "check_record", "validate"]
+__all__ = [
+    "BOX_KEYS",
+    "CHECKS",
+    "EXPECTED_KINDS",
+    "PER_OBJECT_KEYS",
+    "Finding",
+    "ValidationReport",
+    "check_item",
+    "check_record",
+    "validate",
+]
 
 CHECKS: dict[str, str] = {
     "crc": "damaged bytes: a length or data CRC does not verify, or the file ends inside a record",

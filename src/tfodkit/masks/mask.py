@@ -165,9 +165,8 @@ def decode_png_mask(png: bytes, where: str = "mask") -> np.ndarray:
 
     try:
         with Image.open(io.BytesIO(png)) as opened:
-            if opened.mode not in ("1", "L", "P", "I", "I;16"):
-                opened = opened.convert("L")
-            pixels = np.asarray(opened)
+            image = opened if opened.mode in ("1", "L", "P", "I", "I;16") else opened.convert("L")
+            pixels = np.asarray(image)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
         raise FormatError(f"cannot decode PNG mask: {error}", path=where) from None
     if pixels.ndim == 3:

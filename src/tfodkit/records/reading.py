@@ -92,7 +92,7 @@ def _size_of(stream: IO[bytes]) -> int | None:
 class _Prefixed:
     """A stream that could not seek back: the bytes already read, then the rest."""
 
-    def __init__(self, head: bytes, raw: IO[bytes]) -> None:
+    def __init__(self, head: bytes, raw: Readable) -> None:
         self._head = head
         self._raw = raw
 
@@ -186,7 +186,7 @@ def _stream_name(stream: object) -> str:
 
 
 def read_records(
-    source: Source | IO[bytes], compression: str | None = "auto", verify: bool = True, *, name: str | None = None
+    source: Source | Readable, compression: str | None = "auto", verify: bool = True, *, name: str | None = None
 ) -> Iterator[bytes]:
     """Yield the data of every record, as ``bytes``, file after file.
 
@@ -207,7 +207,7 @@ def read_records(
     """
     compression = normalize_compression(compression, allow_auto=True)
     if not isinstance(source, (str, os.PathLike)) and hasattr(source, "read"):
-        opened = cast(IO[bytes], source)
+        opened = cast(Readable, source)  # the check above: a stream, not a path
         yield from _read_stream(opened, name or _stream_name(opened), compression, verify)
         return
     for path in expand_sources(source):
@@ -218,11 +218,11 @@ def read_records(
             stream.close()
 
 
-def _read_stream(raw: IO[bytes], name: str, compression: str | None, verify: bool) -> Iterator[bytes]:
+def _read_stream(raw: Readable, name: str, compression: str | None, verify: bool) -> Iterator[bytes]:
     if compression == "auto":
         head = raw.read(12)
         compression = detect_compression(head, name)
-        stream: IO[bytes] | Inflater | _Prefixed = _Prefixed(head, raw)
+        stream: Readable = _Prefixed(head, raw)
     else:
         stream = raw
     if compression is not None:
