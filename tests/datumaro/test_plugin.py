@@ -174,3 +174,22 @@ def test_python_m_runs_datum_convert_without_tensorflow(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     [item] = tfod.read(str(out))
     assert np.allclose(item.objects.boxes, [[1, 1, 3, 3]])  # float32 in the record
+
+
+def test_the_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    from tfodkit.model import Dataset as TfodDataset
+    from tfodkit.model import ImageRef, Item, LabelMap, Objects
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    [block] = [block for block in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "tfodkit.datumaro" in block]
+    monkeypatch.chdir(tmp_path)
+    data = _jpeg(12, 10)
+    items = [Item("a", ImageRef("a.jpg", data=data, width=10, height=12), Objects.from_boxes([[1, 2, 5, 6]], [1]))]
+    tfod.write(TfodDataset(items, LabelMap.from_names(["cat"])), "records/default.tfrecord")
+    os.remove("records/label_map.pbtxt")  # the example says none is needed
+    exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
+    [item] = tfod.read("out")
+    assert item.image.read() == data
+    assert np.allclose(item.objects.boxes, [[1, 2, 5, 6]])  # float32 in the record
