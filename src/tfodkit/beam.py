@@ -313,7 +313,7 @@ class WriteDetectionRecords(beam.PTransform):
 
         parts = keyed_records | "BySubset" >> beam.Partition(partition, len(self.subsets))
         written = []
-        for subset, part in zip(self.subsets, parts):
+        for subset, part in zip(self.subsets, parts, strict=True):  # one part per subset
             records = part | f"Records[{subset}]" >> beam.Values()
             written.append(self._write(records, _join(self.prefix, subset), subset))
         return written

@@ -527,7 +527,7 @@ def open_binary(path: str | os.PathLike[str], *, header_only: bool = False) -> I
     # stream holds it, or its first read fails with "seek of closed file".
     with contextlib.suppress(AttributeError):
         stream.tfodkit_filesystem = filesystem
-    return stream  # type: ignore[no-any-return]
+    return stream
 
 
 class UrlPath:

@@ -37,7 +37,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from tfodkit import model
-from tfodkit.boxes import checked_boxes, clipped_points
+from tfodkit.boxes import Fail, checked_boxes, clipped_points
 from tfodkit.errors import FormatError, TfodError
 from tfodkit.formats import LABEL_MAP, SAVE_IMAGES, Option
 from tfodkit.formats._coco_json import (
@@ -103,7 +103,7 @@ def _sources(path: Location, subset: str | None) -> list[_Source]:
     if not path.is_dir():
         raise FormatError("no such file or folder", path=str(path))
     for folder in (path / ANNOTATIONS_DIR, path):
-        files = sorted(folder.glob(f"{PREFIX}*.json"))
+        files: list[Location] = sorted(folder.glob(f"{PREFIX}*.json"))
         if files:
             break
     else:
@@ -279,12 +279,8 @@ def _item(
         if box_width <= 0 or box_height <= 0:  # as create_coco_tf_record.py skips them: counted, not an error
             skipped += 1
             continue
-        place = f"annotation {annotation.get('id')!r}"
         box = checked_boxes(  # outside the image: an error, or clipped under --clip (see tfodkit.boxes)
-            np.array([[x, y, x + box_width, y + box_height]]),
-            width,
-            height,
-            lambda _, message, place=place: FormatError(f"{place}: {message}", path=where),
+            np.array([[x, y, x + box_width, y + box_height]]), width, height, _box_failure(annotation, where)
         )[0].tolist()
         if category_id not in category_names:
             raise FormatError(
@@ -333,7 +329,7 @@ def _item(
                 column.append(value)
 
     count = len(boxes)
-    columns: dict[str, list[Any]] = {model.IS_CROWD: crowd, model.AREA: areas}
+    columns: dict[str, list[Any] | np.ndarray] = {model.IS_CROWD: crowd, model.AREA: areas}
     for key, column in extra.items():
         if key not in columns:
             columns[key] = column + [None] * (count - len(column))
@@ -352,6 +348,16 @@ def _item(
     item_id = model.item_id_from_name(file_name)
     item = Item(item_id, ref, objects, subset=subset, attributes={"source_id": str(image_id)})
     return item, (skipped, dropped_rle)
+
+
+def _box_failure(annotation: dict[str, Any], where: str) -> Fail:
+    # One function per annotation (not a lambda over the loop's variables): checked_boxes sees one box, index 0.
+    place = f"annotation {annotation.get('id')!r}"
+
+    def fail(_index: int, message: str) -> FormatError:
+        return FormatError(f"{place}: {message}", path=where)
+
+    return fail
 
 
 def _finite_or_none(value: Any, name: str, annotation: dict[str, Any], where: str) -> Any:
@@ -456,7 +462,7 @@ def _annotations_of(item: Item, image_id: int) -> Iterator[dict[str, Any]]:
     crowd = objects.attribute(model.IS_CROWD, False)
     areas = objects.attribute(model.AREA)
     extra = {name: objects.attribute(name) for name in objects.attributes if name not in _NATIVE}
-    for index, (box, label_id) in enumerate(zip(objects.boxes.tolist(), objects.label_ids.tolist())):
+    for index, (box, label_id) in enumerate(zip(objects.boxes.tolist(), objects.label_ids.tolist(), strict=True)):
         xmin, ymin, xmax, ymax = box
         (first_x, box_width), (first_y, box_height) = _extent(xmin, xmax, width), _extent(ymin, ymax, height)
         is_crowd = bool(crowd[index])
@@ -535,7 +541,7 @@ def _count_losses(item: Item, tally: Tally, *, save_images: bool) -> None:
     # traced polygons.
     objects = item.objects
     crowd = objects.attribute(model.IS_CROWD, False)
-    for index, (shape, mask) in enumerate(zip(objects.polygons, objects.masks)):
+    for index, (shape, mask) in enumerate(zip(objects.polygons, objects.masks, strict=True)):
         if mask is not None and not shape and not crowd[index]:
             tally.add(
                 "mask_as_polygon", "instance masks written as traced polygons (coco holds masks of crowd regions only)"
@@ -592,7 +598,7 @@ def write(dataset: Dataset, path: str, *, save_images: bool = True) -> None:
                 writer.images.close()
                 writer.annotations.close()
         categories = [{"id": int(label.id), "name": label.name, "supercategory": ""} for label in dataset.label_map]
-        for subset in writers or {"default": None}:
+        for subset in list(writers) or ["default"]:
             with open(temp / ANNOTATIONS_DIR / f"{PREFIX}{subset}.json", "w", encoding="utf-8") as out:
                 out.write('{"licenses":[],"info":{},"categories":')
                 out.write(dumps(categories))

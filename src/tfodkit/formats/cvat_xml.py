@@ -450,7 +450,7 @@ def _image_item(
 def _objects(shapes: list[_Shape]) -> Objects:
     if not shapes:
         return Objects()
-    columns: dict[str, list[Any]] = {
+    columns: dict[str, list[Any] | np.ndarray] = {
         model.OCCLUDED: [shape.occluded for shape in shapes],
         model.Z_ORDER: [shape.z_order for shape in shapes],
         model.GROUP: [shape.group for shape in shapes],

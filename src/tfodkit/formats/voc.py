@@ -343,7 +343,11 @@ def parse_annotation(
                 column.extend([None] * (index - len(column)))
                 column.append(_typed_attribute(key, _text(pair, "value", attribute, path)))
     count = len(boxes)
-    columns: dict[str, list[Any]] = {model.DIFFICULT: difficult, model.TRUNCATED: truncated, model.POSE: poses}
+    columns: dict[str, list[Any] | np.ndarray] = {
+        model.DIFFICULT: difficult,
+        model.TRUNCATED: truncated,
+        model.POSE: poses,
+    }
     if any(value is not None for value in occluded):
         columns[model.OCCLUDED] = [bool(value) for value in occluded]
     for key, column in extra.items():
@@ -472,7 +476,7 @@ def annotation_xml(item: Item, label_map: LabelMap, *, folder: str, filename: st
     occluded = objects.attribute(model.OCCLUDED) if model.OCCLUDED in objects.attributes else None
     extra_names = [name for name in objects.attributes if name not in _NATIVE]
     extra = {name: objects.attribute(name) for name in extra_names}
-    for index, (box, label_id) in enumerate(zip(objects.boxes.tolist(), objects.label_ids.tolist())):
+    for index, (box, label_id) in enumerate(zip(objects.boxes.tolist(), objects.label_ids.tolist(), strict=True)):
         name = label_map.name_of(label_id)
         if name is None:
             raise FormatError(f"item {item.id!r}: label id {label_id} is not in the label map")
@@ -484,7 +488,7 @@ def annotation_xml(item: Item, label_map: LabelMap, *, folder: str, filename: st
         if occluded is not None:
             etree.SubElement(element, "occluded").text = "1" if occluded[index] else "0"
         bndbox = etree.SubElement(element, "bndbox")
-        for tag, value in zip(("xmin", "ymin", "xmax", "ymax"), box):
+        for tag, value in zip(("xmin", "ymin", "xmax", "ymax"), box, strict=True):
             etree.SubElement(bndbox, tag).text = format_coordinate(value)
         values = [(key, column[index]) for key, column in extra.items() if _present(column[index])]
         if values:

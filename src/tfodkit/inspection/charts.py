@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -88,10 +89,10 @@ def bar_chart(
     bottom = top + row * max(1, len(categories))
     tick = 0.0
     while tick <= axis_max + 1e-9:
-        x = left + plot_width * tick / axis_max
-        draw.line([x, top - 2, x, bottom], fill=(230, 230, 230))
+        tick_x = left + plot_width * tick / axis_max  # a float, unlike the legend's x above
+        draw.line([tick_x, top - 2, tick_x, bottom], fill=(230, 230, 230))
         draw.text(
-            (x - probe.textlength(_format(tick), font=small) / 2, bottom + 6),
+            (tick_x - probe.textlength(_format(tick), font=small) / 2, bottom + 6),
             _format(tick),
             fill=(90, 90, 90),
             font=small,
@@ -166,9 +167,9 @@ def _write_charts(report: Any, out: Path) -> list[str]:
         note=f"{sum(report.empty_images_per_subset.values())} images without objects",
     )
 
-    def ranges(edges: list[float], unit: str = "") -> list[str]:
+    def ranges(edges: Sequence[float], unit: str = "") -> list[str]:
         labels = []
-        for number, (low, high) in enumerate(zip(edges[:-1], edges[1:])):
+        for number, (low, high) in enumerate(itertools.pairwise(edges)):
             if number == 0:
                 labels.append(f"< {_format(round(high, 3))}{unit}")
             elif high >= 1 << 20:

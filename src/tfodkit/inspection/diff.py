@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -221,7 +221,7 @@ def match_objects(
     passes = []
     for allowed in (same_label, ~same_label):
         rows, columns = np.nonzero(allowed & (iou >= threshold))
-        order = sorted(zip((-iou[rows, columns]).tolist(), rows.tolist(), columns.tolist()))
+        order = sorted(zip((-iou[rows, columns]).tolist(), rows.tolist(), columns.tolist(), strict=True))
         pairs = []
         for negative_iou, row, column in order:
             if row in free_a and column in free_b:
@@ -310,7 +310,8 @@ def _polygon_change(
     points_a = [np.asarray(polygon, dtype=np.float64).reshape(-1, 2) for polygon in first]
     points_b = [np.asarray(polygon, dtype=np.float64).reshape(-1, 2) for polygon in second]
     if len(points_a) == len(points_b) and all(
-        pa.shape == pb.shape and np.allclose(pa, pb, atol=tolerance, rtol=0) for pa, pb in zip(points_a, points_b)
+        pa.shape == pb.shape and np.allclose(pa, pb, atol=tolerance, rtol=0)
+        for pa, pb in zip(points_a, points_b, strict=True)
     ):
         return ""
     if size is None:
@@ -344,23 +345,15 @@ def compare_items(
     for index_a, index_b, iou in [*same, *relabelled]:
         box_a, box_b = _box(a.boxes, index_a), _box(b.boxes, index_b)
         changed = False
-        common = dict(
-            index_a=index_a,
-            index_b=index_b,
-            label_a=a.labels[index_a],
-            label_b=b.labels[index_b],
-            box_a=box_a,
-            box_b=box_b,
-            iou=iou,
-        )
+        # Every change of this pair names the same two objects: a template, each change a copy with its kind.
+        pair = ObjectChange("", index_a, index_b, a.labels[index_a], b.labels[index_b], box_a, box_b, iou)
         if a.labels[index_a] != b.labels[index_b]:
-            result.changes.append(
-                ObjectChange("relabelled", **common, detail=f"{a.labels[index_a]!r} -> {b.labels[index_b]!r}")
-            )
+            detail = f"{a.labels[index_a]!r} -> {b.labels[index_b]!r}"
+            result.changes.append(replace(pair, kind="relabelled", detail=detail))
             changed = True
-        shift = max(abs(first - second) for first, second in zip(box_a, box_b))
+        shift = max(abs(first - second) for first, second in zip(box_a, box_b, strict=True))
         if shift > tolerance:
-            result.changes.append(ObjectChange("moved", **common, detail=f"corners move by up to {shift:.4g} px"))
+            result.changes.append(replace(pair, kind="moved", detail=f"corners move by up to {shift:.4g} px"))
             changed = True
         differing = [
             name
@@ -371,16 +364,16 @@ def compare_items(
             detail = ", ".join(
                 f"{name}: {a.attributes[name][index_a]!r} -> {b.attributes[name][index_b]!r}" for name in differing
             )
-            result.changes.append(ObjectChange("attributes_changed", **common, detail=detail))
+            result.changes.append(replace(pair, kind="attributes_changed", detail=detail))
             changed = True
         mask_change = _mask_change(a.masks[index_a], b.masks[index_b])
         if mask_change:
-            result.changes.append(ObjectChange("masks_changed", **common, detail=mask_change))
+            result.changes.append(replace(pair, kind="masks_changed", detail=mask_change))
             changed = True
         size = a.size or b.size
         polygon_change = _polygon_change(a.polygons[index_a], b.polygons[index_b], size, tolerance)
         if polygon_change:
-            result.changes.append(ObjectChange("polygons_changed", **common, detail=polygon_change))
+            result.changes.append(replace(pair, kind="polygons_changed", detail=polygon_change))
             changed = True
         unchanged += not changed
     for index in removed:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -282,7 +283,7 @@ class _Accumulator:
         counts = np.array(self._counts, dtype=np.int64)
         report.images += len(counts)
         report.objects += int(counts.sum())
-        report.image_sizes.update(zip(self._widths, self._heights))
+        report.image_sizes.update(zip(self._widths, self._heights, strict=True))
         report.image_formats.update(self._formats)
         if self._columns[0]:
             xmin, ymin, xmax, ymax = (
@@ -411,7 +412,7 @@ def _parts(sources: list[RecordSource], workers: int) -> list[_Part]:
             {bisect.bisect_left(offsets, source.size * k // workers) for k in range(1, workers)} - {0, len(offsets)}
         )
         bounds = [0, *cuts, len(offsets)]
-        for first, last in zip(bounds[:-1], bounds[1:]):
+        for first, last in itertools.pairwise(bounds):
             stop = offsets[last] if last < len(offsets) else source.size
             parts.append(_Part(source, first, offsets[first] if offsets else 0, stop))
     return parts
@@ -559,7 +560,7 @@ def _add_items(accumulator: _Accumulator, dataset: Dataset, *, masks: bool, subs
         present = [mask for mask in objects.masks if mask is not None]
         if masks:
             arrays = [mask.array for mask in present]
-            present = [mask for mask, array in zip(present, arrays) if array.any()]
+            present = [mask for mask, array in zip(present, arrays, strict=True) if array.any()]
             accumulator.add_mask_coverage([array for array in arrays if array.any()])
         data = item.image.data
         accumulator.add(
