@@ -506,18 +506,25 @@ def _write_xml_file(dataset: Dataset, target: str, save_images: bool) -> None:
             folder = target.rpartition("/")[0] if is_url(target) else os.path.dirname(target)
             images = stack.enter_context(atomic_path(join_path(folder, IMAGES_FOLDER)))
             images.mkdir()
-
-            def save(item: Item, name: str) -> None:
-                destination = images / checked_relative_name(name, "image name")
-                if destination.exists():
-                    raise FormatError(f"item {item.id!r}: two items share the image name {name!r}")
-                if not save_image(item.image, destination):
-                    raise FormatError(f"item {item.id!r}: its image has no bytes to save (write without --save-images)")
+            save = _image_saver(images)
 
         out = stack.enter_context(atomic_file(target))
         body = stack.enter_context(tempfile.TemporaryFile(dir=parent, prefix=".tfodkit-cvat-body-"))
         state = write_body(dataset, body, save)
         write_document(out, body, dataset, state)
+
+
+def _image_saver(images: Path) -> Callable[[Item, str], None]:
+    """Saves an item's original image bytes as ``images/<name>``; two items naming one file is an error."""
+
+    def save(item: Item, name: str) -> None:
+        destination = images / checked_relative_name(name, "image name")
+        if destination.exists():
+            raise FormatError(f"item {item.id!r}: two items share the image name {name!r}")
+        if not save_image(item.image, destination):
+            raise FormatError(f"item {item.id!r}: its image has no bytes to save (write without --save-images)")
+
+    return save
 
 
 def _image_bytes(item: Item) -> bytes:
@@ -529,15 +536,7 @@ def _image_bytes(item: Item) -> bytes:
 def _write_folder(dataset: Dataset, target: str, save_images: bool) -> None:
     with atomic_path(target) as temp:
         temp.mkdir()
-        images = temp / IMAGES_FOLDER
-
-        def save(item: Item, name: str) -> None:
-            destination = images / checked_relative_name(name, "image name")
-            if destination.exists():
-                raise FormatError(f"item {item.id!r}: two items share the image name {name!r}")
-            if not save_image(item.image, destination):
-                raise FormatError(f"item {item.id!r}: its image has no bytes to save (write without --save-images)")
-
+        save = _image_saver(temp / IMAGES_FOLDER)
         body_path = temp / ".annotations-body.xml"
         with open(body_path, "w+b") as body:
             state = write_body(dataset, body, save if save_images else None)
