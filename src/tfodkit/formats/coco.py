@@ -114,8 +114,9 @@ def _sources(path: Location, subset: str | None) -> list[_Source]:
         return [_Source(subset or _subset_from_file(path), path, _root_of(path))]
     if not path.is_dir():
         raise FormatError("no such file or folder", path=str(path))
+    files: list[Location] = []
     for folder in (path / ANNOTATIONS_DIR, path):
-        files = sorted(folder.glob(f"{PREFIX}*.json"))
+        files = sorted(folder.glob(f"{PREFIX}*.json"), key=str)
         if files:
             break
     else:

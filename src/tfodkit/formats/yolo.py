@@ -329,8 +329,8 @@ def _loose_sources(root: Location, names_path: Location, labels_dir: Location) -
             seen.add((subset, key))
             label = labels.get((subset, key))
             if label is None:
-                label = labels_dir / key if subset == LOOSE_SUBSET else labels_dir / subset / key
-                label = label.with_suffix(".txt") if not key.endswith(".txt") else label
+                # where its label would be (not there: an image without objects); "a.v2" keeps its dot
+                label = (labels_dir if subset == LOOSE_SUBSET else labels_dir / subset) / f"{key}.txt"
             entries.append(_Entry(subset, key, image_path, label))
     for (subset, key), label in labels.items():
         if (subset, key) not in seen:
