@@ -13,6 +13,7 @@ from tfodkit.errors import FormatError, UsageError
 from tfodkit.masks.raster import array_to_polygons, box_to_array, polygons_to_array
 from tfodkit.model import AREA, GROUP, IS_CROWD, Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.transforms import (
+    DATASET_TRANSFORMS,
     TRANSFORMS,
     TransformChain,
     apply_transforms,
@@ -354,7 +355,7 @@ def test_a_failing_transform_is_skipped_and_named_under_on_error_skip(tmp_path) 
 
 
 def test_transform_names_are_the_registry() -> None:
-    assert transform_names() == list(TRANSFORMS)
+    assert transform_names() == [*TRANSFORMS, *DATASET_TRANSFORMS]
     assert {
         "polygons_to_masks",
         "boxes_to_masks",

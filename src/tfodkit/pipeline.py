@@ -188,9 +188,10 @@ def convert(
         if target_labels is not None:
             dataset = retarget_labels(dataset, target_labels, report.unmatched_labels)
         fitted = fit_to_target(dataset, to_format)  # unlabeled objects, absolute image names (tfodkit.target_fit)
+        transformed = apply_transforms(fitted, transforms)  # label transforms (-t remap_labels) give a new map
         counted = Dataset(
-            lambda: _counting(iter(apply_transforms(fitted, transforms)), dataset, report, progress),
-            dataset.label_map,
+            lambda: _counting(iter(transformed), transformed, report, progress),
+            transformed.label_map,
             name=dataset.name,
             length=dataset.length,
         )
@@ -206,7 +207,7 @@ def convert(
     if skipped is not None:
         report.skipped = skipped.count
         report.skipped_examples = list(skipped.examples)
-    report.labels = len(dataset.label_map)
+    report.labels = len(transformed.label_map)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -29,6 +29,7 @@ import functools
 import math
 import shutil
 import sqlite3
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,7 @@ import numpy as np
 
 from tfodkit import model
 from tfodkit.boxes import Fail, checked_boxes, clipped_points
-from tfodkit.errors import FormatError, TfodError
+from tfodkit.errors import FormatError, TfodError, TfodWarning
 from tfodkit.formats import LABEL_MAP, SAVE_IMAGES, Option
 from tfodkit.formats._coco_json import (
     Location,
@@ -87,7 +88,19 @@ class _Source:
     root: Location  # the dataset folder: images are looked for under it
 
 
+ROBOFLOW_NAME = "_annotations.coco.json"  # Roboflow's COCO export: <split>/_annotations.coco.json, images beside
+
+
+def _roboflow_files(folder: Location) -> list[Location]:
+    """``folder``'s own Roboflow annotation file, or those of its split folders (``train/``, ``valid/``, …)."""
+    if (folder / ROBOFLOW_NAME).is_file():
+        return [folder / ROBOFLOW_NAME]
+    return sorted(folder.glob(f"*/{ROBOFLOW_NAME}"), key=str)
+
+
 def _subset_from_file(path: Location) -> str:
+    if path.name == ROBOFLOW_NAME:  # the subset is the split folder's name
+        return path.parent.name
     stem = path.stem
     return stem[len(PREFIX) :] if stem.startswith(PREFIX) and len(stem) > len(PREFIX) else stem
 
@@ -102,11 +115,14 @@ def _sources(path: Location, subset: str | None) -> list[_Source]:
         return [_Source(subset or _subset_from_file(path), path, _root_of(path))]
     if not path.is_dir():
         raise FormatError("no such file or folder", path=str(path))
+    files: list[Location] = []
     for folder in (path / ANNOTATIONS_DIR, path):
-        files: list[Location] = sorted(folder.glob(f"{PREFIX}*.json"))
+        files = sorted(folder.glob(f"{PREFIX}*.json"), key=str)
         if files:
             break
     else:
+        files = _roboflow_files(path)
+    if not files:
         raise FormatError(f"no {ANNOTATIONS_DIR}/{PREFIX}<subset>.json here", path=str(path))
     sources = [_Source(_subset_from_file(file), file, _root_of(file)) for file in files]
     if subset is not None:
@@ -142,8 +158,16 @@ def _categories_label_map(files: list[tuple[_Source, list[dict[str, Any]]]]) -> 
                     path=str(source.json_path),
                 )
     label_map = LabelMap()
+    shift = 1 if 0 in names else 0  # Roboflow numbers categories from 0; id 0 is no label here (unlabeled)
+    if shift:
+        warnings.warn(
+            f"{files[0][0].json_path}: category ids start at 0 ({names[0]!r}); every id is moved up by one "
+            "(label map ids start at 1, 0 means no label)",
+            TfodWarning,
+            stacklevel=3,
+        )
     for category_id, name in sorted(names.items()):
-        label_map.add(name, category_id)
+        label_map.add(name, category_id + shift)
     return label_map, names
 
 
@@ -180,6 +204,8 @@ def read(
     given = label_map_option(label_map)
     labels = given if given is not None else category_labels
     remap: dict[int, int] | None = None
+    if given is None and 0 in category_names:  # ids moved up by one (see _categories_label_map)
+        remap = {category_id: category_id + 1 for category_id in category_names}
     if given is not None:
         remap = {}
         for category_id, name in category_names.items():
@@ -413,11 +439,16 @@ def _check_rle(segmentation: dict[str, Any], height: int, width: int, annotation
 
 
 def detect(path: str) -> bool:
-    """True for a folder with ``annotations/instances_*.json`` or a JSON file that looks like COCO (local or URL)."""
+    """True for a folder with ``annotations/instances_*.json`` (or Roboflow's ``<split>/_annotations.coco.json``)
+    or a JSON file that looks like COCO (local or URL)."""
     target = as_path(path)
     try:
         if target.is_dir():
-            return any((target / ANNOTATIONS_DIR).glob(f"{PREFIX}*.json")) or any(target.glob(f"{PREFIX}*.json"))
+            return (
+                any((target / ANNOTATIONS_DIR).glob(f"{PREFIX}*.json"))
+                or any(target.glob(f"{PREFIX}*.json"))
+                or bool(_roboflow_files(target))
+            )
         if target.suffix.lower() == ".json" and target.is_file():
             if target.name.startswith(PREFIX):
                 return True

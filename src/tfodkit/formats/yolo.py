@@ -5,6 +5,11 @@
   ``<subset>.txt`` listing image paths, and one ``.txt`` per image beside it. Paths are relative to darknet's
   working folder, where the dataset is ``data/``: ``data/obj_train_data/1.jpg`` is found as
   ``<dataset>/obj_train_data/1.jpg``.
+- **labels folders** (Ultralytics' and Datumaro's ``yolo`` loose layouts, no ``data.yaml``): a names file
+  (``obj.names``, ``classes.txt`` or ``classes.names``, one class a line) beside ``labels/`` (or
+  ``annotations/``) and the images: ``labels/<subset>/a.txt`` is the label of ``<folder>/<subset>/a.<ext>``
+  (``images/train/a.jpg``), ``labels/a.txt`` of ``<folder>/a.<ext>`` (subset ``default``). Every image is an
+  item (one without a label file has no objects); a label file without its image is a bad item.
 - **Ultralytics**: ``data.yaml`` (``names`` as a list or ``{0: name}``; ``path``; ``train``/``val``/``test`` as
   folders, ``.txt`` lists or lists of those), ``images/<split>/``, ``labels/<split>/`` (the label of
   ``…/images/…/a.jpg`` is ``…/labels/…/a.txt``).
@@ -50,7 +55,7 @@ READ_OPTIONS = (
         "layout",
         str,
         "auto",
-        choices=("auto", "darknet", "ultralytics"),
+        choices=("auto", "darknet", "ultralytics", "labels"),
         flag_name="--input-layout",
         help="YOLO input layout (default: told from the files).",
     ),
@@ -60,7 +65,10 @@ WRITE_OPTIONS = (
     SAVE_IMAGES.with_default(True),
 )
 
-LAYOUTS = ("auto", "darknet", "ultralytics")
+LAYOUTS = ("auto", "darknet", "ultralytics", "labels")
+NAMES_FILES = ("obj.names", "classes.txt", "classes.names")  # the names file of the labels-folders layout
+LABEL_FOLDERS = ("labels", "Labels", "annotations", "Annotations")  # as Datumaro's yolo importer looks for them
+LOOSE_SUBSET = "default"  # Datumaro's subset for labels/a.txt
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".jpe", ".dng", ".mpo"}
 )
@@ -80,6 +88,7 @@ class _Entry:
     item_id: str
     image_path: Location
     label_path: Location
+    image_missing: bool = False  # a label file whose image was not found (labels-folders layout)
 
 
 def _read_text(path: Location) -> str:
@@ -286,6 +295,68 @@ def _ultralytics_sources(config_path: Location) -> tuple[list[str], list[_Entry]
     return names, entries
 
 
+def _loose_parts(folder: Location) -> tuple[Location, Location] | None:
+    """The names file and the labels folder of the labels-folders layout, when ``folder`` has both."""
+    names = next((folder / name for name in NAMES_FILES if (folder / name).is_file()), None)
+    labels = next((folder / name for name in LABEL_FOLDERS if (folder / name).is_dir()), None)
+    return (names, labels) if names is not None and labels is not None else None
+
+
+def _subset_and_key(relative: tuple[str, ...]) -> tuple[str, str]:
+    """``("train", "a.jpg")`` -> ``("train", "a")``; ``("a.jpg",)`` -> ``("default", "a")``."""
+    if len(relative) > 1:
+        return relative[0], os.path.splitext("/".join(relative[1:]))[0]
+    return LOOSE_SUBSET, os.path.splitext(relative[0])[0]
+
+
+def _loose_sources(root: Location, names_path: Location, labels_dir: Location) -> tuple[list[str], list[_Entry]]:
+    """Images under each folder of ``root`` but the labels folder (``images/<subset>/…``, ``images/…``) and under
+    ``root`` itself, matched by subset and name to ``labels_dir/<subset>/….txt`` (``labels_dir/….txt``)."""
+    names = _read_names(names_path)
+    labels: dict[tuple[str, str], Location] = {}
+    for path in _files_under(labels_dir):
+        if path.suffix == ".txt":
+            labels[_subset_and_key(tuple(path.relative_to(labels_dir).parts))] = path  # type: ignore[arg-type]
+    entries: list[_Entry] = []
+    seen: set[tuple[str, str]] = set()
+    folders = [root] + [folder for folder in _subfolders(root) if folder.name not in LABEL_FOLDERS]
+    for folder in folders:
+        images = _images_under(folder) if folder != root else [path for path in _files_in(root) if _is_image(path)]
+        for image_path in images:
+            subset, key = _subset_and_key(tuple(image_path.relative_to(folder).parts))  # type: ignore[arg-type]
+            if (subset, key) in seen:
+                continue  # a.jpg and a.png: the first is the item (Datumaro keeps one too)
+            seen.add((subset, key))
+            label = labels.get((subset, key))
+            if label is None:
+                # where its label would be (not there: an image without objects); "a.v2" keeps its dot
+                label = (labels_dir if subset == LOOSE_SUBSET else labels_dir / subset) / f"{key}.txt"
+            entries.append(_Entry(subset, key, image_path, label))
+    for (subset, key), label in labels.items():
+        if (subset, key) not in seen:
+            entries.append(_Entry(subset, key, label, label, image_missing=True))
+    return names, entries
+
+
+def _is_image(path: Location) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def _subfolders(folder: Location) -> list[Location]:
+    return [folder / name for name, is_folder in sorted(list_folder(str(folder), follow_links=False)) if is_folder]
+
+
+def _files_in(folder: Location) -> list[Location]:
+    return [folder / name for name, is_folder in sorted(list_folder(str(folder), follow_links=False)) if not is_folder]
+
+
+def _files_under(folder: Location) -> list[Location]:
+    found = _files_in(folder)
+    for subfolder in _subfolders(folder):
+        found.extend(_files_under(subfolder))
+    return found
+
+
 def _yaml_files(folder: Location) -> list[Location]:
     """The folder's ``*.yaml`` files, then its ``*.yml`` files, each sorted by name (glob order is the store's)."""
     files: list[Location] = []
@@ -311,7 +382,15 @@ def _find_config(path: Location, layout: str) -> tuple[str, Location]:
         return "ultralytics", (preferred or ultralytics)[0]
     if layout in ("auto", "darknet") and darknet.is_file():
         return "darknet", darknet
-    wanted = {"auto": "data.yaml or obj.data", "ultralytics": "data.yaml", "darknet": "obj.data"}[layout]
+    loose = _loose_parts(path) if layout in ("auto", "labels") else None
+    if loose is not None:
+        return "labels", loose[0]
+    wanted = {
+        "auto": "data.yaml, obj.data, or a names file (obj.names, classes.txt) and labels/",
+        "ultralytics": "data.yaml",
+        "darknet": "obj.data",
+        "labels": "names file (obj.names, classes.txt) and labels/ folder",
+    }[layout]
     raise FormatError(f"no {wanted} here", path=str(path))
 
 
@@ -334,6 +413,9 @@ def read(path: str, *, layout: str = "auto") -> Dataset:
     found_layout, config_path = _find_config(root, layout)
     if found_layout == "darknet":
         names, entries = _darknet_sources(config_path.parent, config_path)
+    elif found_layout == "labels":
+        names_path, labels_dir = _loose_parts(config_path.parent) or (config_path, config_path)
+        names, entries = _loose_sources(config_path.parent, names_path, labels_dir)
     else:
         names, entries = _ultralytics_sources(config_path)
     labels = LabelMap.from_names(names)
@@ -350,6 +432,10 @@ def _iterate(entries: list[_Entry], class_count: int) -> Iterator[Item]:
 
     for entry in entries:
         try:
+            if entry.image_missing:
+                raise FormatError(
+                    "a label file without its image (no image of that name in its subset)", path=str(entry.label_path)
+                )
             if not entry.image_path.is_file():
                 raise FormatError(
                     "image listed but not found (YOLO boxes need the image size)", path=str(entry.image_path)
@@ -435,6 +521,8 @@ def detect(path: str) -> bool:
         if (target / "obj.data").is_file():
             return True
         candidates = _yaml_files(target)
+        if not any(_yaml_has_names(candidate) for candidate in candidates):
+            return _loose_parts(target) is not None
     except (OSError, ValueError):
         if not isinstance(target, UrlPath):  # local errors stay errors; a store refusing the question is "not YOLO"
             raise
