@@ -56,9 +56,8 @@ def main() -> None:
             if found_hashes != first:
                 problems.append(f"{case}: {workers} workers wrote other bytes than {next(iter(per_workers))}")
         found[case] = first
-        print(
-            f"{case}: {len(first)} files, {len(per_workers)} worker counts agree: {all(h == first for h in per_workers.values())}"
-        )
+        agree = all(found_hashes == first for found_hashes in per_workers.values())
+        print(f"{case}: {len(first)} files, {len(per_workers)} worker counts agree: {agree}")
     if arguments.against:
         before = json.loads(arguments.against.read_text())
         for case, case_hashes in found.items():
