@@ -259,6 +259,7 @@ def _item(
         ) from None
 
     boxes: list[list[float]] = []
+    annotation_ids: list[Any] = []  # of each box, for its error
     label_ids: list[int] = []
     crowd: list[bool] = []
     areas: list[float | None] = []
@@ -279,13 +280,7 @@ def _item(
         if box_width <= 0 or box_height <= 0:  # as create_coco_tf_record.py skips them: counted, not an error
             skipped += 1
             continue
-        place = f"annotation {annotation.get('id')!r}"
-        box = checked_boxes(  # outside the image: an error, or clipped under --clip (see tfodkit.boxes)
-            np.array([[x, y, x + box_width, y + box_height]]),
-            width,
-            height,
-            lambda _, message, place=place: FormatError(f"{place}: {message}", path=where),
-        )[0].tolist()
+        box = [x, y, x + box_width, y + box_height]  # checked against the image below, all boxes at once
         if category_id not in category_names:
             raise FormatError(
                 f"annotation {annotation.get('id')!r}: category id {category_id} is not in categories", path=where
@@ -301,6 +296,7 @@ def _item(
             label_id = found
         index = len(boxes)
         boxes.append(box)
+        annotation_ids.append(annotation.get("id"))
         label_ids.append(label_id)
         is_crowd = bool(annotation.get("iscrowd", 0))
         crowd.append(is_crowd)
@@ -337,8 +333,16 @@ def _item(
     for key, column in extra.items():
         if key not in columns:
             columns[key] = column + [None] * (count - len(column))
+    # Outside the image: an error, or clipped under --clip (see tfodkit.boxes). One call per image, not per
+    # annotation: the per-call numpy overhead was a fifth of reading a COCO file without images.
+    checked = checked_boxes(
+        np.array(boxes, dtype=np.float64).reshape(-1, 4),
+        width,
+        height,
+        lambda index, message: FormatError(f"annotation {annotation_ids[index]!r}: {message}", path=where),
+    )
     objects = Objects(
-        boxes=np.array(boxes, dtype=np.float64).reshape(-1, 4),
+        boxes=checked,
         label_ids=np.array(label_ids, dtype=np.int64),
         masks=masks,
         polygons=polygons,
