@@ -3,19 +3,13 @@
 Output order and bytes are the same for any number of workers; at most ``workers * 4`` chunks are in flight,
 so memory does not grow with the stream. With ``spool_dir``, each result's last element (a framed record) goes
 from worker to parent through a chunk file instead of the pipe (see :mod:`tfodkit.spool`).
-
-Readers parse their per-item annotations with :func:`read_ahead`, on as many processes as the conversion was
-given (:func:`reading_with`), so the main process only routes items to the writer.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import os
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator
-from contextvars import ContextVar
+from collections.abc import Callable, Generator, Iterable
 from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -134,60 +128,3 @@ def ordered_map(
         finally:
             for future in pending:
                 future.cancel()
-
-
-_READ_WORKERS: ContextVar[int] = ContextVar("tfodkit_read_workers", default=1)
-
-
-@contextlib.contextmanager
-def reading_with(workers: int) -> Iterator[None]:
-    """Within the block, :func:`read_ahead` parses on ``workers`` processes (``tfodkit.convert`` sets it)."""
-    token = _READ_WORKERS.set(workers)
-    try:
-        yield
-    finally:
-        _READ_WORKERS.reset(token)
-
-
-Reported = list[tuple[str, int, str]]  # (kind, count, message) of report_loss calls
-
-
-def _call_in_context(function: Callable[[Input], Output], clip: bool, value: Input) -> tuple[Output, Reported]:
-    """In a worker: ``function(value)`` in the parent's ``--clip`` mode, with the losses it reported."""
-    from tfodkit.boxes import clipping_boxes
-    from tfodkit.losses import counting_losses
-
-    with clipping_boxes(clip), counting_losses() as losses:
-        result = function(value)
-    return result, [(kind, count, losses.messages[kind]) for kind, count in losses.counts.items()]
-
-
-def read_ahead(
-    function: Callable[[Input], Output], values: Iterable[Input], *, chunk_size: int = 16
-) -> Iterator[Output]:
-    """``map(function, values)`` for a reader's per-item parsing: on the :func:`reading_with` processes when
-    there are more than one, else here.
-
-    In a worker, each call runs in this process's ``--clip`` mode and the losses it reports (``report_loss``)
-    are reported here, in order, as its result is yielded: the counts, and ``--strict``, are as without
-    workers. ``function`` must be picklable and should return a per-item error rather than raise it (a raised
-    one ends the map, as :func:`ordered_map` does), and must not depend on state its calls change.
-
-    Example:
-        >>> with reading_with(1):
-        ...     list(read_ahead(len, ["ab", "c"]))
-        [2, 1]
-    """
-    workers = _READ_WORKERS.get()
-    if workers <= 1:
-        yield from map(function, values)
-        return
-    from tfodkit.boxes import clipping
-    from tfodkit.losses import report_loss
-
-    call = functools.partial(_call_in_context, function, clipping())
-    with contextlib.closing(ordered_map(call, values, workers=workers, chunk_size=chunk_size)) as results:
-        for result, reported in results:
-            for kind, count, message in reported:
-                report_loss(kind, count, message)
-            yield result

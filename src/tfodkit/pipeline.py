@@ -29,7 +29,6 @@ from tfodkit.boxes import clipping_boxes
 from tfodkit.errors import UsageError
 from tfodkit.formats import check_options, detect_format, get_format
 from tfodkit.model import Dataset, Item
-from tfodkit.parallel import reading_with
 from tfodkit.storage import recording_outputs
 from tfodkit.target_fit import fit_to_target
 from tfodkit.tolerance import skipping_bad_items
@@ -181,7 +180,6 @@ def convert(
         skipping_bad_items() if on_error == "skip" else contextlib.nullcontext() as skipped,
         loss_accounting.counting_losses(strict=strict) as losses,
         clipping_boxes(clip),
-        reading_with(workers),  # readers parse per-item annotations on the workers too (tfodkit.parallel)
     ):
         dataset = read_dataset(source, source_format, **read_options)
         progress_events.start(progress_events.total_of(dataset.length, source, source_format))  # a CLI bar's total

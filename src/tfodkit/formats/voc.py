@@ -23,7 +23,6 @@ from __future__ import annotations
 import functools
 import math
 import os
-from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,6 @@ from tfodkit.formats._files import (
 from tfodkit.formats._voc_layout import SETS, SETS_DIR, Folder, list_items, subfolders, year_folders
 from tfodkit.losses import Tally, count_image_losses, count_shape_losses, tallied
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects
-from tfodkit.parallel import read_ahead
 from tfodkit.storage import as_path, atomic_path, is_dir, is_file, join_path, list_folder, open_binary
 from tfodkit.tolerance import skip_or_raise
 
@@ -176,25 +174,19 @@ def _labels_from_folder(folder: Folder) -> LabelMap | None:
 
 def _scan_names(sources: Iterator[tuple[Folder, str, str]], annotations_dir: str) -> list[str]:
     names: set[str] = set()
-    paths = (str(folder / annotations_dir / f"{item_id}.xml") for folder, item_id, _subset in sources)
-    for found in read_ahead(_names_in, paths, chunk_size=64):  # parsed on the conversion's workers
-        if isinstance(found, TfodError):  # --on-error skip: the item pass skips (and counts) this file again
-            skip_or_raise(found)
+    for folder, item_id, _subset in sources:
+        path = str(folder / annotations_dir / f"{item_id}.xml")
+        if not is_file(path):
             continue
-        names.update(found)
+        try:
+            root = _parse_xml(path)
+        except TfodError as error:  # --on-error skip: the item pass skips (and counts) this file again
+            skip_or_raise(error)
+            continue
+        for element in root.iterfind("object/name"):  # one find per file: cheap enough
+            if element.text and element.text.strip():
+                names.add(element.text.strip())
     return sorted(names)
-
-
-def _names_in(path: str) -> list[str] | TfodError:
-    """The object names of one XML file (none when it does not exist), or its error."""
-    if not is_file(path):
-        return []
-    try:
-        root = _parse_xml(path)
-    except TfodError as error:
-        return error
-    # one find per file: cheap enough
-    return [element.text.strip() for element in root.iterfind("object/name") if element.text and element.text.strip()]
 
 
 def read(
@@ -251,65 +243,33 @@ def _iterate(
 ) -> Iterator[Item]:
     missing_images = 0
     folders: dict[Folder, tuple[str, str]] = {}  # year folder -> (annotations dir, images dir) as strings
-    in_flight: deque[_Entry] = deque()  # the entries handed to read_ahead whose results have not come back
-
-    def entries() -> Iterator[_Entry]:
-        for folder, item_id, subset in listing():
-            paths = folders.get(folder)
-            if paths is None:
-                paths = folders[folder] = (str(folder / annotations_dir), str(folder / IMAGES_DIR))
-            entry = (join_path(paths[0], f"{item_id}.xml"), paths[1], item_id, subset)
-            in_flight.append(entry)
-            yield entry
-
-    # Parsed on the conversion's workers, the label map going with each chunk as it is then. An item naming a
-    # label the map does not have yet comes back unparsed and is parsed here, so ids are given in item order.
-    parse = functools.partial(_parse_entry, labels=labels, strict=strict, ignore_difficult=ignore_difficult)
-    for parsed in read_ahead(parse, entries()):
-        entry = in_flight.popleft()
-        if parsed is None:
-            parsed = _parse_entry(entry, labels, strict, ignore_difficult, in_parent=True)
-        if isinstance(parsed, TfodError):  # one bad XML file: --on-error skip counts it and goes on
-            skip_or_raise(parsed)
+    for folder, item_id, subset in listing():
+        paths = folders.get(folder)
+        if paths is None:
+            paths = folders[folder] = (str(folder / annotations_dir), str(folder / IMAGES_DIR))
+        xml_path = join_path(paths[0], f"{item_id}.xml")
+        try:
+            item = parse_annotation(
+                xml_path,
+                labels,
+                item_id=item_id,
+                images_dir=paths[1],
+                subset=subset,
+                strict_labels=strict,
+                ignore_difficult=ignore_difficult,
+            )
+        except _MissingAnnotation:
+            item = _image_only_item(xml_path, paths[1], item_id, subset)
+        except TfodError as error:  # one bad XML file: --on-error skip counts it and goes on (tfodkit.tolerance)
+            skip_or_raise(error)
             continue
-        missing_images += parsed.image.path is None
-        yield parsed
+        missing_images += item.image.path is None
+        yield item
     warn_count(
         missing_images,
         "VOC annotation(s) have no image file in JPEGImages/; their items carry no image bytes",
         "image_missing",
     )
-
-
-_Entry = tuple[str, str, str, str]  # (XML path, images folder, item id, subset)
-
-
-def _parse_entry(
-    entry: _Entry, labels: LabelMap, strict: bool, ignore_difficult: bool, *, in_parent: bool = False
-) -> Item | TfodError | None:
-    """The item of one entry, or its error; None (in a worker) when it names a label ``labels`` lacks."""
-    xml_path, images_dir, item_id, subset = entry
-    known = len(labels)
-    try:
-        item = parse_annotation(
-            xml_path,
-            labels,
-            item_id=item_id,
-            images_dir=images_dir,
-            subset=subset,
-            strict_labels=strict,
-            ignore_difficult=ignore_difficult,
-        )
-    except _MissingAnnotation:
-        try:
-            return _image_only_item(xml_path, images_dir, item_id, subset)
-        except TfodError as error:
-            return error
-    except TfodError as error:
-        return error
-    if not in_parent and len(labels) != known:  # a new label: only the parent gives ids
-        return None
-    return item
 
 
 def parse_annotation(
