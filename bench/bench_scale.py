@@ -262,7 +262,7 @@ def convert_command(case: str, source: Path, work: Path, workers: int) -> tuple[
 
 
 def measure(command: list[str], runs: int) -> tuple[float, float, float]:
-    """(wall, CPU, peak RSS MB) of the fastest of ``runs`` runs."""
+    """(wall, CPU, peak RSS MB) of the fastest of ``runs`` runs (a repeated run replaces its output)."""
     best = min((run_process(command, env=ENV)[:3] for _ in range(runs)), key=lambda row: row[0])
     return best[0], best[1], best[2]
 
@@ -313,7 +313,10 @@ def main() -> None:
                 reference = floors[kind]
             rows = []
             for workers in worker_counts:
-                command, _ = convert_command(case, source, work, workers)
+                command, target = convert_command(case, source, work, workers)
+                # A fresh target each run: renaming over the last run's 930 MB file makes ext4 flush it first
+                # (0.5 s, seen in a profile), which would be charged to the second run.
+                target.unlink(missing_ok=True)
                 rows.append((f"tfod, {workers} worker{'s' * (workers > 1)}", *measure(command, arguments.runs)))
                 figures[f"{case} @ {count} w{workers}"] = rows[-1][1]
             base = reference if reference is not None else rows[0][1:]
