@@ -24,6 +24,7 @@ With ``--only``, the figures not run keep their rows from the last run that save
 | P6 | Beam runner output identical to the local output | bench_beam.py | .venv-beam |
 | X1 | CVAT XML export with images vs Datumaro | bench_export.py | .venv |
 | X2 | CVAT XML reading vs Datumaro (no saved headline: not in the summary) | bench_cvat_xml.py | .venv |
+| S1 | 10,000 and 100,000 images vs the byte-work floor, 1 vs 2 workers | bench_scale.py | .venv |
 """
 
 from __future__ import annotations
@@ -88,6 +89,12 @@ BENCHES = [
         ["--images", "100"],
     ),
     Bench("bench_cvat_xml.py", ".venv", {"X2": "Read CVAT XML, 20,000 images, vs Datumaro"}, ["--images", "2000"]),
+    Bench(
+        "bench_scale.py",
+        ".venv",
+        {"S1": "10,000 / 100,000 images vs the byte-work floor, 1 vs 2 workers"},
+        ["--images", "1000,3000"],
+    ),
 ]
 
 

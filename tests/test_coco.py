@@ -344,3 +344,24 @@ def test_nan_area_and_attributes_from_records_are_left_out(tmp_path: Path) -> No
     annotations = json.loads((tmp_path / "out" / "annotations" / "instances_default.json").read_text())["annotations"]
     assert [a["area"] for a in annotations] == [16.0, 3.0]
     assert ["attributes" in a for a in annotations] == [False, True]
+
+
+def test_a_box_outside_the_image_names_its_annotation_and_clips_in_place(tmp_path: Path) -> None:
+    # The boxes of an image are checked together: the error still names the bad annotation (not a neighbour, nor
+    # the skipped degenerate one before it), and --clip clips only that box, counting one.
+    from tfodkit.boxes import clipping_boxes
+    from tfodkit.losses import counting_losses
+
+    document = coco_document()
+    outside = {"id": 77, "image_id": 139, "category_id": 1, "bbox": [25, 0, 10, 5], "iscrowd": 0, "area": 50.0}
+    degenerate = {"id": 78, "image_id": 139, "category_id": 1, "bbox": [1, 1, 0, 4], "iscrowd": 0, "area": 0.0}
+    document["annotations"] += [degenerate, outside]
+    root = make_coco(tmp_path / "coco", document=document)
+    with pytest.raises(FormatError, match=r"annotation 77: box .* reaches outside the 30x20 image"):
+        read_all(root)
+    with clipping_boxes(True), counting_losses() as losses:
+        _, items = read_all(root)
+    boxes = items[0].objects.boxes.tolist()
+    assert boxes[0] == [2.5, 3.0, 12.5, 11.25]  # its neighbours as written
+    assert boxes[-1] == [25.0, 0.0, 30.0, 5.0]
+    assert losses.counts["box_clipped"] == 1
