@@ -24,6 +24,7 @@ With ``--only``, the figures not run keep their rows from the last run that save
 | P6 | Beam runner output identical to the local output | bench_beam.py | .venv-beam |
 | X1 | CVAT XML export with images vs Datumaro | bench_export.py | .venv |
 | X2 | CVAT XML reading vs Datumaro (no saved headline: not in the summary) | bench_cvat_xml.py | .venv |
+| S1 | start-up: `tfod --help`, `tfod info small.tfrecord` beside `python -c pass` | bench_startup.py | .venv |
 """
 
 from __future__ import annotations
@@ -88,6 +89,12 @@ BENCHES = [
         ["--images", "100"],
     ),
     Bench("bench_cvat_xml.py", ".venv", {"X2": "Read CVAT XML, 20,000 images, vs Datumaro"}, ["--images", "2000"]),
+    Bench(
+        "bench_startup.py",
+        ".venv",
+        {"S1": "Start-up: `tfod --help`, `tfod info small.tfrecord` (whole process)"},
+        ["--runs", "5"],
+    ),
 ]
 
 

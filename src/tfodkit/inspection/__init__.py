@@ -16,8 +16,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tfodkit._lazy import lazy_exports
 
 # name -> submodule defining it, imported on first use: `tfod info` imports tfodkit.inspection.info, which runs this
 # file, and must not pay for diff's or validate's imports (numpy, PIL). diff, preview, repair and validate are not
@@ -42,13 +43,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module_name = _EXPORTS.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'tfodkit.inspection' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 if TYPE_CHECKING:
