@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -91,7 +92,7 @@ def test_info_counts_objects_and_labels_as_before(tmp_path: Path) -> None:
     from tfodkit.labelmap import format_label_map
     from tfodkit.records import RecordWriter
 
-    records = [
+    records: list[dict[str, list[Any]]] = [
         {"image/object/bbox/xmin": [0.0, 0.1], "image/object/class/label": [1, 300]},  # ids only; 300: 2 bytes
         {"image/object/bbox/xmin": [0.5], "image/object/class/text": [b"dog"], "image/object/class/label": [1]},
         {"image/width": [8]},  # no objects
@@ -128,7 +129,8 @@ def _module_commands(module: str) -> list[click.Command]:
 def test_help_lists_the_commands_as_click_would() -> None:
     # what a plain click group with the imported commands prints: same names, same shortened lines
     context = click.Context(app, info_name="tfod")
-    plain = click.Group("tfod", commands=[app.get_command(context, name) for name in COMMANDS])  # type: ignore[misc]
+    commands = [app.get_command(context, name) for name in COMMANDS]
+    plain = click.Group("tfod", commands=[command for command in commands if command is not None])
     expected = click.Context(plain, info_name="tfod", max_content_width=110).get_help().split("Commands:")[1]
     shown = click.Context(app, info_name="tfod", max_content_width=110).get_help().split("Commands:")[1]
     assert shown == expected
@@ -191,7 +193,7 @@ TABLES = [
 
 
 @pytest.mark.parametrize("what", [*TABLES, "[bold]a.tfrecord[/] (tfrecord): 3 records", "[red]error: x[/]", "é"])
-def test_the_plain_console_prints_what_rich_prints(what: object) -> None:
+def test_the_plain_console_prints_what_rich_prints(what: str | TableSpec) -> None:
     from rich.console import Console
 
     expected = io.StringIO()
@@ -199,5 +201,5 @@ def test_the_plain_console_prints_what_rich_prints(what: object) -> None:
         what.to_rich() if isinstance(what, TableSpec) else what
     )
     shown = io.StringIO()
-    PlainConsole(shown).print(what)  # type: ignore[arg-type]
+    PlainConsole(shown).print(what)
     assert shown.getvalue() == expected.getvalue()
