@@ -136,6 +136,16 @@ def test_help_lists_the_commands_as_click_would() -> None:
     assert shown == expected
 
 
+def test_a_mistyped_command_gets_suggestions(capsys: pytest.CaptureFixture[str]) -> None:
+    from _cli import run
+
+    assert run("infx") == 2
+    assert "No such command 'infx'." in capsys.readouterr().err
+    if hasattr(click.exceptions, "NoSuchCommand"):  # click >= 8.4 suggests close names
+        run("infx")
+        assert "Did you mean one of: 'index', 'info'?" in capsys.readouterr().err
+
+
 NAMES = [
     "a.tfrecord",
     "a.record",

@@ -81,6 +81,15 @@ class LazyGroup(click.Group):
             self.commands[cmd_name] = command
         return command
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] not in COMMANDS and args[0] not in self.commands:
+            # a mistyped name: click suggests close names from the commands it has, so give it all of them
+            for name in COMMANDS:
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # click's own layout (Group.format_commands), with each short help from the table instead of the command
         names = self.list_commands(ctx)
