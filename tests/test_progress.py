@@ -118,7 +118,9 @@ def test_the_cli_draws_a_bar_only_on_a_terminal(
         return original(enabled, description, unit)
 
     monkeypatch.setattr(cli_progress, "progress_bar", spy)
-    monkeypatch.setattr(sys.modules["tfodkit.cli.inspection"], "progress_bar", spy)
+    import tfodkit.cli.inspection  # `tfod` imports a command's module on first use; the spy goes in first
+
+    monkeypatch.setattr(tfodkit.cli.inspection, "progress_bar", spy)
     assert run(*arguments) in (0, 1)
     assert drawn and (command != "convert" or drawn == ["tfrecord -> coco"])
     drawn.clear()

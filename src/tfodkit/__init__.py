@@ -11,9 +11,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tfodkit._lazy import lazy_exports
 from tfodkit.errors import (
     CorruptRecordError,
     ExampleDecodeError,
@@ -72,10 +72,15 @@ _EXPORTS: dict[str, str] = {
         "tfodkit.transforms",
     ),
     # inspection
-    **dict.fromkeys(
-        ["compute_stats", "dataset_info", "diff", "diff_datasets", "preview", "repair", "scan_records", "validate"],
-        "tfodkit.inspection",
-    ),
+    # from the defining submodules: importing tfodkit.inspection stays cheap, and diff, preview, repair and validate
+    # share their names with their submodules
+    "compute_stats": "tfodkit.inspection.stats",
+    "dataset_info": "tfodkit.inspection.info",
+    **dict.fromkeys(["diff", "diff_datasets"], "tfodkit.inspection.diff"),
+    "preview": "tfodkit.inspection.preview",
+    "repair": "tfodkit.inspection.repair",
+    "scan_records": "tfodkit.inspection.scan",
+    "validate": "tfodkit.inspection.validate",
 }
 
 __all__ = [
@@ -93,13 +98,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module_name = _EXPORTS.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'tfodkit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:
@@ -108,7 +107,7 @@ def __dir__() -> list[str]:
 
 # For type checkers, linters and IDEs: the same names, imported eagerly. `name as name` marks each one as a
 # deliberate re-export (PEP 484), which ruff and mypy read without needing a literal __all__. diff, preview, repair and
-# validate come from their own modules: tfodkit.inspection has submodules of the same names, which mypy would see.
+# validate come from their own modules: tfodkit.inspection has submodules of the same names.
 if TYPE_CHECKING:
     from tfodkit.example import FeatureType as FeatureType
     from tfodkit.example import decode_example as decode_example
@@ -116,13 +115,13 @@ if TYPE_CHECKING:
     from tfodkit.example import feature_type as feature_type
     from tfodkit.formats import detect_format as detect_format
     from tfodkit.formats import format_names as format_names
-    from tfodkit.inspection import compute_stats as compute_stats
-    from tfodkit.inspection import dataset_info as dataset_info
-    from tfodkit.inspection import diff_datasets as diff_datasets
-    from tfodkit.inspection import scan_records as scan_records
     from tfodkit.inspection.diff import diff as diff
+    from tfodkit.inspection.diff import diff_datasets as diff_datasets
+    from tfodkit.inspection.info import dataset_info as dataset_info
     from tfodkit.inspection.preview import preview as preview
     from tfodkit.inspection.repair import repair as repair
+    from tfodkit.inspection.scan import scan_records as scan_records
+    from tfodkit.inspection.stats import compute_stats as compute_stats
     from tfodkit.inspection.validate import validate as validate
     from tfodkit.labelmap import format_label_map as format_label_map
     from tfodkit.labelmap import parse_label_map as parse_label_map

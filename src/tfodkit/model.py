@@ -12,10 +12,9 @@ import hashlib
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from tfodkit._lazy import LazyModule
 from tfodkit.errors import FormatError, LabelMapError
 
 # the mask object and its PNG codec live in tfodkit.masks.mask; re-exported here (`name as name`), where they were
@@ -25,6 +24,11 @@ from tfodkit.masks.mask import Mask
 from tfodkit.masks.mask import decode_png_mask as decode_png_mask
 from tfodkit.masks.mask import encode_png_mask as encode_png_mask
 from tfodkit.masks.mask import png_size as png_size
+
+if TYPE_CHECKING:
+    import numpy as np
+else:  # numpy is imported on first use: `tfod info` on a record file needs none (tfodkit._lazy)
+    np = LazyModule("numpy", globals(), "np")
 
 # Per-object attribute columns with a fixed meaning across formats. Readers fill the ones their format has;
 # writers write the ones their format supports. Any other column name is a free attribute (CVAT <attribute>).
@@ -264,7 +268,8 @@ def sha256_hex(encoded: bytes) -> str:
 
 
 # --------------------------------------------------------------------------------------------- objects
-Polygon = np.ndarray  # (K, 2) float64, absolute pixel x, y
+if TYPE_CHECKING:
+    Polygon = np.ndarray  # (K, 2) float64, absolute pixel x, y
 
 
 @dataclass

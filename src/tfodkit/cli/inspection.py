@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from tfodkit.cli import render
 from tfodkit.cli.progress import progress_bar
 from tfodkit.formats import format_names
 from tfodkit.parallel import default_workers
@@ -54,12 +55,7 @@ def _workers_option(default: int, help: str) -> Callable[..., Any]:
 
 
 def _console() -> Any:
-    import sys
-
-    from rich.console import Console
-
-    # Piped output (a file, `less`, CI logs) gets wide tables instead of rich's 80-column default.
-    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+    return render.console()
 
 
 def _schema_text(schema: dict[str, Any] | None, types: dict[str, int]) -> str:
@@ -73,15 +69,8 @@ def _schema_text(schema: dict[str, Any] | None, types: dict[str, int]) -> str:
 
 def _table(
     title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Sequence[int] = ()
-) -> Any:
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left", title_style="bold", show_edge=False, pad_edge=False)
-    for index, column in enumerate(columns):
-        table.add_column(column, justify="right" if index in right else "left", overflow="fold")
-    for row in rows:
-        table.add_row(*(str(value) for value in row))
-    return table
+) -> render.TableSpec:
+    return render.TableSpec(title, columns, rows, right)
 
 
 def _echo_json(document: dict[str, Any]) -> None:
@@ -130,7 +119,7 @@ def _print_info(report: Any) -> None:
         f"{_size(report.total_bytes) if report.files else ''}"
     )
     if report.files:
-        rows = []
+        rows: list[tuple[Any, ...]] = []
         for file in report.files:
             shard = "" if file.shard is None else f"{file.shard[0]} of {file.shard[1]}"
             rows.append(
@@ -278,13 +267,13 @@ def _print_stats(report: Any) -> None:
         )
     )
     rows = []
-    for title, histogram, unit in (
-        ("width / image width", report.relative_width, ""),
-        ("height / image height", report.relative_height, ""),
-        ("area / image area", report.relative_area, ""),
-        ("width (px)", report.pixel_width, ""),
-        ("height (px)", report.pixel_height, ""),
-        ("aspect ratio (w / h)", report.aspect_ratio, ""),
+    for title, histogram in (
+        ("width / image width", report.relative_width),
+        ("height / image height", report.relative_height),
+        ("area / image area", report.relative_area),
+        ("width (px)", report.pixel_width),
+        ("height (px)", report.pixel_height),
+        ("aspect ratio (w / h)", report.aspect_ratio),
     ):
         summary = histogram.summary()
         if not summary["count"]:
@@ -567,7 +556,9 @@ def _print_diff(report: Any, show: int) -> None:
             ],
         )
     )
-    rows = [(kind.replace("_", " "), report.counts[kind]) for kind in CHANGE_KINDS if report.counts[kind]]
+    rows: list[tuple[Any, ...]] = [
+        (kind.replace("_", " "), report.counts[kind]) for kind in CHANGE_KINDS if report.counts[kind]
+    ]
     rows.insert(0, ("items in both", report.matched_items))
     rows.insert(1, ("unchanged objects", report.unchanged_objects))
     console.print(_table("Differences", ("", "count"), rows, right=(1,)))

@@ -40,8 +40,7 @@ def merge_command(
     as_json: bool,
     quiet: bool,
 ) -> None:
-    """Merge datasets A B … into OUT: labels matched by name, subsets kept, duplicate images (same SHA-256)
-    dropped and named.
+    """Merge datasets A B … into OUT: labels matched by name, subsets kept, duplicate images dropped and named.
 
     \b
     Examples:

@@ -48,7 +48,28 @@ Example:
 
 from __future__ import annotations
 
-from tfodkit.example.decode import FeatureValue, decode_example
-from tfodkit.example.encode import FeatureType, encode_example, feature_type
+from typing import TYPE_CHECKING
+
+from tfodkit._lazy import lazy_exports
+
+# name -> submodule, imported on first use: the partial decoder (tfod info) is in this package and needs no numpy
+_EXPORTS = {
+    "FeatureType": "tfodkit.example.encode",
+    "FeatureValue": "tfodkit.example.decode",
+    "decode_example": "tfodkit.example.decode",
+    "encode_example": "tfodkit.example.encode",
+    "feature_type": "tfodkit.example.encode",
+}
 
 __all__ = ["FeatureType", "FeatureValue", "decode_example", "encode_example", "feature_type"]
+
+
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
+
+
+if TYPE_CHECKING:
+    from tfodkit.example.decode import FeatureValue as FeatureValue
+    from tfodkit.example.decode import decode_example as decode_example
+    from tfodkit.example.encode import FeatureType as FeatureType
+    from tfodkit.example.encode import encode_example as encode_example
+    from tfodkit.example.encode import feature_type as feature_type

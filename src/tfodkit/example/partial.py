@@ -21,15 +21,23 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from tfodkit._lazy import LazyModule
 from tfodkit.errors import FormatError
-from tfodkit.example.decode import decode_example
+
+if TYPE_CHECKING:
+    import numpy as np
+else:  # numpy is imported on first use: `tfod info` on a record file needs none (tfodkit._lazy)
+
+    def _numpy_loaded(numpy: Any) -> None:
+        global _FLOAT32_LE
+        _FLOAT32_LE = numpy.dtype("<f4")  # a dtype object: a string would be parsed on every call
+
+    np = LazyModule("numpy", globals(), "np", on_load=_numpy_loaded)
 
 HEAD_BYTES = 16
-_FLOAT32_LE = np.dtype("<f4")
+_FLOAT32_LE: Any = "<f4"  # numpy's dtype object once numpy is in (_numpy_loaded)
 
 
 class _OffCanonical(Exception):
@@ -76,6 +84,8 @@ class FeatureSelector:
         try:
             return _walk(data, self._wanted)
         except (_OffCanonical, IndexError):
+            from tfodkit.example.decode import decode_example  # the reference decoder (numpy): off the fast path
+
             features = decode_example(data)
             out: dict[str, Any] = {}
             for name, mode in self._wanted.values():
@@ -313,6 +323,7 @@ def feature_kinds(data: bytes) -> dict[str, str]:
         return _walk_kinds(data)
     except (_OffCanonical, IndexError):
         from tfodkit.example import feature_type
+        from tfodkit.example.decode import decode_example
 
         kinds = {}
         for key, value in decode_example(data).items():

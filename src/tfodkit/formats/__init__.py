@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any, Literal
@@ -34,6 +34,30 @@ _MODULES: dict[str, tuple[str, str]] = {
     "voc": ("tfodkit.formats.voc", "Pascal VOC (VOCdevkit, Annotations/, JPEGImages/, ImageSets/Main/)"),
     "coco": ("tfodkit.formats.coco", "COCO instances JSON (annotations/instances_<subset>.json)"),
     "yolo": ("tfodkit.formats.yolo", "YOLO, darknet (obj.names, obj.data) or Ultralytics (data.yaml)"),
+}
+
+
+def _ends(*endings: str) -> Callable[[str], bool | None]:
+    """A first look that refuses a file whose name ends otherwise, and leaves the rest to the format's detect()."""
+    return lambda name: None if name.lower().endswith(endings) else False
+
+
+def _record_file(name: str) -> bool | None:
+    from tfodkit.formats.tfod_files import is_record_name
+
+    return is_record_name(name)  # all the tfrecord format's detect() looks at for a file: its name
+
+
+# For a local file: what each format's detect() would say, told by the file's name alone (True, False) or None when
+# only detect() can tell. detect_format() imports a format's module only for a None, so that `tfod info
+# train.tfrecord` imports neither numpy, lxml nor ijson. tests/test_startup.py checks these against detect().
+_FILE_NAMES: dict[str, Callable[[str], bool | None]] = {
+    "cvat-tfrecord": _ends(".zip"),
+    "tfrecord": _record_file,
+    "cvat": _ends(".zip", ".xml"),
+    "voc": lambda name: False,  # a folder only
+    "coco": _ends(".json"),
+    "yolo": lambda name: None if name == "obj.data" else _ends(".yaml", ".yml")(name),
 }
 
 
@@ -175,14 +199,19 @@ def detect_format(path: str) -> str:
     """The name of the one format ``path`` looks like; raises :class:`UsageError` when none or several match."""
     if not _exists(path):
         raise UsageError(f"{path}: no such file or folder")
-    matches = []
-    for name in _MODULES:
-        module = get_format(name).module
-        detect = getattr(module, "detect", None)
-        if detect is not None and detect(path):
-            matches.append(name)
+    matches = [name for name in _MODULES if _detects(name, path)]
     if not matches:
         raise UsageError(f"cannot tell the format of {path!r}; give it with --from ({', '.join(_MODULES)})")
     if len(matches) > 1 and matches[0] != "cvat-tfrecord":
         raise UsageError(f"{path!r} could be {' or '.join(matches)}; give the format with --from")
     return matches[0]
+
+
+def _detects(name: str, path: str) -> bool:
+    """Whether format ``name`` detects ``path``: by the file's name when that tells, else by the format's detect()."""
+    if os.path.isfile(path) and not any(character in str(path) for character in "*?["):
+        by_name = _FILE_NAMES[name](os.path.basename(path))
+        if by_name is not None:
+            return by_name
+    detect = getattr(get_format(name).module, "detect", None)
+    return detect is not None and bool(detect(path))

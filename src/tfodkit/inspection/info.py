@@ -26,7 +26,7 @@ from typing import Any
 
 from tfodkit import progress
 from tfodkit.errors import TfodError
-from tfodkit.example.partial import FeatureSelector, feature_kinds
+from tfodkit.example.partial import FeatureSelector, feature_kinds, varint_values
 from tfodkit.formats import tfod_files
 from tfodkit.formats import tfod_schema as tfod
 from tfodkit.inspection.sources import (
@@ -37,8 +37,6 @@ from tfodkit.inspection.sources import (
     resolve_format,
 )
 from tfodkit.model import LabelMap, image_format_of
-
-_INFO_KEYS = (tfod.XMIN, tfod.CLASS_TEXT, tfod.CLASS_LABEL)
 
 
 @dataclass
@@ -161,7 +159,10 @@ def dataset_info(
 def _record_info(path: str, format_name: str, label_map: str | None) -> InfoReport:
     report = InfoReport(str(path), format_name)
     report.label_map, report.label_map_path = find_label_map_for(path, label_map)
-    selector = FeatureSelector(_INFO_KEYS, head_keys=(tfod.ENCODED,))
+    # boxes and label ids as their packed bytes: info counts them, and needs no numpy to do so
+    selector = FeatureSelector(
+        [tfod.CLASS_TEXT], head_keys=[tfod.ENCODED], raw_float_keys=[tfod.XMIN], raw_int_keys=[tfod.CLASS_LABEL]
+    )
     label_keys: Counter[Any] = Counter()
     sources = record_sources(path)
     progress.start(progress.indexed_records(source.path for source in sources))
@@ -193,6 +194,9 @@ def _read_file(
         try:
             kinds = feature_kinds(record)
             features = selector.decode(record)
+            numbers = features.get(tfod.CLASS_LABEL)
+            if isinstance(numbers, bytes):
+                numbers = varint_values(numbers)
         except TfodError as error:
             raise type(error)(error.message, path=source.where, record_index=index, offset=error.offset) from None
         file.records += 1
@@ -210,11 +214,10 @@ def _read_file(
             report.embedded_images += 1
             report.image_formats[image_format_of(encoded[0]) or "unknown"] += 1
         boxes = features.get(tfod.XMIN)
-        count = 0 if boxes is None else len(boxes)
+        count = 0 if boxes is None else len(boxes) // 4 if isinstance(boxes, bytes) else len(boxes)
         report.objects += count
         report.objects_per_subset[source.subset] = report.objects_per_subset.get(source.subset, 0) + count
         texts = features.get(tfod.CLASS_TEXT) or []
-        numbers = features.get(tfod.CLASS_LABEL)
         for position in range(count):
             text = texts[position] if position < len(texts) and isinstance(texts, list) else b""
             if text:

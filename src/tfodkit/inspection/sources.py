@@ -25,7 +25,7 @@ from typing import IO
 
 from tfodkit.archive import open_member, open_zip, safe_members
 from tfodkit.errors import FormatError
-from tfodkit.formats import cvat_zip, detect_format, tfod_files
+from tfodkit.formats import detect_format, tfod_files
 from tfodkit.labelmap import read_label_map
 from tfodkit.model import LabelMap
 from tfodkit.records import detect_compression, read_records
@@ -164,6 +164,10 @@ class _ClosingStream:
 
 
 def _zip_sources(path: str) -> list[RecordSource]:
+    from tfodkit.formats import (
+        cvat_zip,
+    )  # the CVAT zip format (and what it imports) only for a zip: tfod info starts fast
+
     with open_zip(path) as archive:
         members = safe_members(archive, path)
     record_members = cvat_zip.record_members(members, path)
@@ -186,6 +190,8 @@ def find_label_map_for(path: str, label_map: str | None = None) -> tuple[LabelMa
     path = str(path)
     if path.lower().endswith(".zip") and os.path.isfile(path):
         with open_zip(path) as archive:
+            from tfodkit.formats import cvat_zip
+
             in_zip = cvat_zip.archive_label_map(archive, safe_members(archive, path), path)
         return in_zip if in_zip else (None, None)
     if is_url(path):

@@ -15,20 +15,31 @@ Example:
 
 from __future__ import annotations
 
-from tfodkit.masks.features import (
-    empty_png_mask,
-    masks_from_numerical,
-    masks_from_png_list,
-    masks_to_numerical,
-    masks_to_png_list,
-)
-from tfodkit.masks.mask import Mask
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "Mask",
-    "empty_png_mask",
-    "masks_from_numerical",
-    "masks_from_png_list",
-    "masks_to_numerical",
-    "masks_to_png_list",
-]
+from tfodkit._lazy import lazy_exports
+
+# name -> submodule, imported on first use: tfodkit.model imports tfodkit.masks.mask, which runs this file, and a
+# command that never touches a mask (tfod info) should not import the PNG and raster code.
+_EXPORTS = {
+    "Mask": "tfodkit.masks.mask",
+    "empty_png_mask": "tfodkit.masks.features",
+    "masks_from_numerical": "tfodkit.masks.features",
+    "masks_from_png_list": "tfodkit.masks.features",
+    "masks_to_numerical": "tfodkit.masks.features",
+    "masks_to_png_list": "tfodkit.masks.features",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
+
+
+if TYPE_CHECKING:
+    from tfodkit.masks.features import empty_png_mask as empty_png_mask
+    from tfodkit.masks.features import masks_from_numerical as masks_from_numerical
+    from tfodkit.masks.features import masks_from_png_list as masks_from_png_list
+    from tfodkit.masks.features import masks_to_numerical as masks_to_numerical
+    from tfodkit.masks.features import masks_to_png_list as masks_to_png_list
+    from tfodkit.masks.mask import Mask as Mask

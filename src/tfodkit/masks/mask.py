@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from tfodkit._lazy import LazyModule
 from tfodkit.errors import FormatError
+
+if TYPE_CHECKING:
+    import numpy as np
+else:  # numpy is imported on first use: `tfod info` on a record file needs none (tfodkit._lazy)
+    np = LazyModule("numpy", globals(), "np")
 
 
 class Mask:
