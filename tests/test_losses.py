@@ -341,3 +341,15 @@ def test_diff_of_records_and_polygon_source_counts_shape_changes() -> None:
     items[0].objects.polygons[0] = []
     box_side = Dataset(items, LABELS)
     assert dict(diff_datasets(polygon_side, box_side, compare_images=False).counts) == {"polygons_changed": 1}
+
+
+def test_subsets_in_one_record_file_are_a_loss(tmp_path: Path) -> None:
+    from conftest import make_items
+
+    images = tmp_path / "images"
+    images.mkdir()
+    source = tmp_path / "in"
+    tfod.write(Dataset(make_items(images), LabelMap.from_names(["a", "b", "c"])), str(source))  # train/ + val/
+    report = convert(str(source), str(tmp_path / "one.tfrecord"), to_format="tfrecord")
+    assert report.losses["subsets_merged"] == 2
+    assert convert(str(source), str(tmp_path / "folder"), to_format="tfrecord").losses.get("subsets_merged") is None

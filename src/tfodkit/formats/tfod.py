@@ -278,6 +278,7 @@ def write_records(
         target if single_file else None, folder, outputs, compression, shards, shard_size, open_stream or no_stream
     )
     missing_images = 0
+    subsets: set[str] = set()
     try:
         # closing(): on an error the workers stop (and stop writing chunks) before the spool folder is removed.
         with (
@@ -294,6 +295,7 @@ def write_records(
         ):
             for subset, item_key, had_image, record in encoded:
                 missing_images += save_images and not had_image
+                subsets.add(subset)
                 router.write(subset, item_key, record)
         router.close()
     except BaseException as error:
@@ -303,6 +305,12 @@ def write_records(
     if keep_label_map(label_map_path, label_map_text, overwrite):
         outputs.temp_path_for(label_map_path).write_text(label_map_text, encoding="utf-8")
     report_loss("image_missing", missing_images, "images had no bytes to embed; their image/encoded is empty")
+    if single_file and len(subsets) > 1:  # one file reads back as one subset, named after the file
+        report_loss(
+            "subsets_merged",
+            len(subsets),
+            "subsets written into one record file, which reads back as one subset (a folder output keeps them)",
+        )
     return [*router.final_paths(), label_map_path]
 
 
