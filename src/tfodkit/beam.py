@@ -462,6 +462,11 @@ def convert_with_beam(
     report = _report_from_metrics(result, source_format)
     report.objects_read = report.objects  # a TFRecord leaves no object out
     report.seconds = time.perf_counter() - started
+    if single_file and len(report.items_per_subset) > 1:  # as the local writer counts it
+        from tfodkit.formats.tfod import SUBSETS_MERGED
+
+        report.losses["subsets_merged"] += len(report.items_per_subset)
+        report.loss_messages.setdefault("subsets_merged", SUBSETS_MERGED)
     if strict and report.losses:
         _remove_new_files(target, existed)
         kind, count = report.losses.most_common(1)[0]

@@ -306,14 +306,11 @@ def write_records(
         outputs.temp_path_for(label_map_path).write_text(label_map_text, encoding="utf-8")
     report_loss("image_missing", missing_images, "images had no bytes to embed; their image/encoded is empty")
     if single_file and len(subsets) > 1:  # one file reads back as one subset, named after the file
-        report_loss(
-            "subsets_merged",
-            len(subsets),
-            "subsets written into one record file, which reads back as one subset (a folder output keeps them)",
-        )
+        report_loss("subsets_merged", len(subsets), SUBSETS_MERGED)
     return [*router.final_paths(), label_map_path]
 
 
+SUBSETS_MERGED = "subsets written into one record file, which reads back as one subset (a folder output keeps them)"
 RECORD_COLUMNS = frozenset(column for column, _ in OBJECT_EXTRAS.values())  # attribute columns records hold
 
 
