@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tfodkit.errors import ExampleDecodeError
 from tfodkit.example import decode as decoder
 from tfodkit.example import decode_example, encode_example
-from tfodkit.errors import ExampleDecodeError
 
 pytest.importorskip("google.protobuf")
 from test_example import Example, assert_same_features, from_proto, to_proto  # noqa: E402
@@ -169,7 +169,7 @@ def test_every_layout_decodes_like_protobuf_warm_and_cold(layout, writer, object
     cold = [decode_example(data) for data in records[:1]]  # the first record meets an empty table
     assert empty_plans or objects == 0  # it learned plans
     warm = [decode_example(data) for data in records]
-    for data, features in zip(records, warm):
+    for data, features in zip(records, warm, strict=True):
         assert_same_features(features, from_proto(Example.FromString(data)))
     assert_same_features(cold[0], warm[0])
 
