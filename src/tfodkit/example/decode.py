@@ -399,7 +399,9 @@ def _decode_features(buf: bytes, pos: int, end: int, out: dict[str, FeatureValue
             continue
         plan = get_plan(header)
         if plan is None:
-            plan = _entry_plan(buf, pos, end, header)
+            # A long bytes list (masks: its kind tag 6 bytes before the header's end) never gets a plan: skip the try.
+            long_bytes = len(header) > 13 and buf[pos + 1] >= 0x80 and header[-6] == 0x0A
+            plan = None if long_bytes else _entry_plan(buf, pos, end, header)
             if plan is None:
                 pos = _decode_entry_at(buf, pos, end, out)
                 continue
