@@ -220,3 +220,53 @@ def test_image_lengths_around_the_varint_boundaries(length, empty_plans):
     features = {"image/encoded": [bytes(length)], "image/height": [480]}
     for data in (encode_example(features), to_proto(features, Example).SerializeToString()):
         assert_same_features(decode_example(data), from_proto(Example.FromString(data)))
+
+
+def plain_decode(data: bytes) -> dict:
+    """The general parser alone (no plans, no fast paths): tag by tag, every entry through ``_decode_entry``."""
+    out: dict = {}
+    pos, end = 0, len(data)
+    while pos < end:
+        tag_offset = pos
+        tag, pos = decoder._read_tag(data, pos, end)
+        if tag != 0x0A:
+            pos = decoder._skip_field(data, tag, pos, end, tag_offset)
+            continue
+        stop, at = decoder._read_length(data, pos, end)
+        while at < stop:
+            entry_offset = at
+            field, at = decoder._read_tag(data, at, stop)
+            if field != 0x0A:
+                at = decoder._skip_field(data, field, at, stop, entry_offset)
+                continue
+            entry_end, at = decoder._read_length(data, at, stop)
+            key, value = decoder._decode_entry(data, at, entry_end)
+            out[key] = value
+            at = entry_end
+        pos = stop
+    return out
+
+
+def plain_outcome(data: bytes):
+    try:
+        return "ok", plain_decode(data)
+    except ExampleDecodeError as error:
+        return "error", (str(error), error.offset)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    layout=st.sampled_from(sorted(LAYOUTS)),
+    objects=st.sampled_from([0, 1, 3, 40]),
+    image_size=st.sampled_from([50, 17000]),
+    writer=st.sampled_from(["protobuf", "tfodkit"]),
+    mutation=st.data(),
+)
+def test_fast_paths_match_the_plain_parser_on_damaged_records(layout, objects, image_size, writer, mutation):
+    """Warm plans, the image path and the general parser alone: the same values or the same error and offset."""
+    data = bytearray(serialized(layout, 11, objects, image_size, writer))
+    for _ in range(mutation.draw(st.integers(0, 2))):
+        data[mutation.draw(st.integers(0, len(data) - 1))] = mutation.draw(st.integers(0, 255))
+    damaged = bytes(data[: mutation.draw(st.integers(1, len(data)))])
+    decode_example(serialized(layout, 11, objects, image_size, writer))  # warm plans for the intact headers
+    agree(plain_outcome(damaged), outcome(damaged))
