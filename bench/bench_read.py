@@ -10,13 +10,20 @@ other work shares the machine, and it shows how many cores a tool kept busy.
 TensorFlow and the `tfrecord` package run in ``.venv-interop`` (``make`` creates it); tools missing there
 are skipped with a note.
 
-    .venv/bin/python bench/bench_read.py [--records 20000] [--payload-kb 90] [--skip-write]
+A second case reads records made the way the TF OD API's ``create_pascal_tf_record.py`` makes them (its logic
+in ``bench/pascal_reference.py``, run with TensorFlow: the full VOC key set, TensorFlow's map order, box
+coordinates divided in float64), which is what most people feed to a reader. On the busy machine the
+figure that counts is the ratio to the `tfrecord` package measured in the same run: ``--runs`` interleaved
+rounds (tfodkit, the package, TensorFlow), the median of the per-round ratios is reported.
+
+    .venv/bin/python bench/bench_read.py [--records 20000] [--payload-kb 90] [--skip-write] [--case both]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -129,6 +136,8 @@ spec.update({"image/object/bbox/" + side: tf.io.VarLenFeature(tf.float32) for si
 spec.update({key: tf.io.VarLenFeature(tf.int64) for key in
              ("image/object/class/label", "image/object/difficult", "image/object/truncated")})
 spec["image/object/class/text"] = tf.io.VarLenFeature(tf.string)
+if len(sys.argv) > 2 and sys.argv[2] == "voc":  # create_pascal_tf_record.py also writes the poses
+    spec["image/object/view"] = tf.io.VarLenFeature(tf.string)
 dataset = (tf.data.TFRecordDataset(sys.argv[1]).batch(64)
            .map(lambda batch: tf.io.parse_example(batch, spec), num_parallel_calls=tf.data.AUTOTUNE)
            .prefetch(tf.data.AUTOTUNE))
@@ -146,6 +155,53 @@ for features in tfrecord_loader(sys.argv[1], None):
 print(records)
 """,
 }
+
+# create_pascal_tf_record.py's records: VOC-like annotations (1-6 objects, poses, truncated/difficult flags),
+# images from a pool of 16 real JPEGs padded to the payload size, hard-linked under the names the XML gives.
+PASCAL_WRITER = r"""
+import io, os, random, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[4])
+import tensorflow as tf
+from PIL import Image
+from pascal_reference import reference_example
+path, records, payload_kb = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+CLASSES = ("aeroplane bicycle bird boat bottle bus car cat chair cow diningtable dog horse motorbike person "
+           "pottedplant sheep sofa train tvmonitor").split()
+POSES = ("Unspecified", "Left", "Right", "Frontal", "Rear")
+label_map = {name: index for index, name in enumerate(CLASSES, start=1)}
+root = path.parent / "voc-source"
+images = root / "VOC2012" / "JPEGImages"
+images.mkdir(parents=True, exist_ok=True)
+rng = random.Random(0)
+pool = []
+for index in range(16):
+    stream = io.BytesIO()
+    Image.new("RGB", (500, 375), (index * 16, 80, 160)).save(stream, "JPEG", quality=90)
+    jpeg = stream.getvalue()  # bytes after the end-of-image marker: the image still opens as a JPEG
+    pool_path = root / f"pool-{index}.jpg"
+    pool_path.write_bytes(jpeg + rng.randbytes(max(0, int(payload_kb * 1024) - len(jpeg))))
+    pool.append(pool_path)
+with tf.io.TFRecordWriter(str(path)) as writer:
+    for i in range(records):
+        filename = f"2008_{i:06d}.jpg"
+        target = images / filename
+        if target.exists():
+            target.unlink()
+        os.link(pool[i % len(pool)], target)
+        width, height = 500, rng.choice((375, 333, 500, 281))
+        objects = []
+        for _ in range(rng.choice((1, 1, 1, 2, 2, 3, 4, 6))):
+            x, y = rng.randint(1, width - 60), rng.randint(1, height - 60)
+            objects.append({"name": rng.choice(CLASSES), "pose": rng.choice(POSES),
+                            "truncated": str(rng.randint(0, 1)), "difficult": str(int(rng.random() < 0.1)),
+                            "bndbox": {"xmin": str(x), "ymin": str(y), "xmax": str(x + rng.randint(10, 59)),
+                                       "ymax": str(y + rng.randint(10, 59))}})
+        data = {"folder": "VOC2012", "filename": filename, "size": {"width": str(width), "height": str(height)},
+                "object": objects}
+        writer.write(reference_example(data, str(root), label_map).SerializeToString())
+print(records)
+"""
 
 TOOL_OF = {
     "tfodkit": "tfodkit",
@@ -189,14 +245,76 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the files written by the other writers")
     parser.add_argument("--runs", type=int, default=1, help="warm runs per reader (the best is reported)")
     parser.add_argument("--only", default="", help="run only the tools whose name contains this text")
+    parser.add_argument("--case", choices=("synthetic", "od-api-voc", "both"), default="both",
+                        help="tfodkit's synthetic records, create_pascal_tf_record.py's records, or both")
     args = parser.parse_args()
 
     work = OUT / "read"
     work.mkdir(parents=True, exist_ok=True)
-    dataset = work / "train.tfrecord"
     env = quiet_env()
     modules = {module: available(module) for module in ("tfodkit", "tensorflow", "tfrecord")}
     print(f"{args.records} records, ~{args.payload_kb:g} KB payload each; whole processes, wall time, peak RSS\n")
+    if args.case in ("synthetic", "both"):
+        synthetic_case(args, work, env, modules)
+    if args.case in ("od-api-voc", "both"):
+        od_api_voc_case(args, work, env, modules)
+
+
+def od_api_voc_case(args: argparse.Namespace, work: Path, env: dict, modules: dict) -> None:
+    """Read records written by create_pascal_tf_record.py's logic: tfodkit vs the tfrecord package vs TensorFlow."""
+    if not modules["tensorflow"]:
+        print(f"(skipped the OD API VOC case: TensorFlow does not import in {INTEROP_PYTHON})")
+        return
+    dataset = work / "od-api-voc.tfrecord"
+    if not args.skip_write or not dataset.exists():
+        command = [str(INTEROP_PYTHON), "-c", PASCAL_WRITER, str(dataset), str(args.records), str(args.payload_kb),
+                   str(Path(__file__).resolve().parent)]
+        wall, _, _, _ = run_process(command, env)
+        print(f"(wrote {args.records} records with create_pascal_tf_record.py's logic in {wall:.1f} s)\n")
+    size_gb = dataset.stat().st_size / 1e9
+    readers = {
+        "tfodkit read + decode (CRC on)": [interpreter("tfodkit"), "-c", READERS["tfodkit read + decode (CRC on)"]],
+        "tfrecord (PyPI) reader + parsing (no CRC check)": [
+            str(INTEROP_PYTHON), "-c", READERS["tfrecord (PyPI) reader + parsing (no CRC check)"]],
+        "TensorFlow TFRecordDataset + parse_example": [
+            str(INTEROP_PYTHON), "-c", READERS["TensorFlow TFRecordDataset + parse_example"]],
+    }
+    readers = {name: command for name, command in readers.items() if modules[module_of(name)]}
+    extra = {"TensorFlow TFRecordDataset + parse_example": ["voc"]}
+    for name, command in readers.items():
+        run_process([*command, str(dataset), *extra.get(name, [])], env)  # cold run: fills the page cache
+    measured: dict[str, list[tuple[float, float, float]]] = {name: [] for name in readers}
+    for _ in range(max(1, args.runs)):  # interleaved rounds: load from other work hits every tool alike
+        for name, command in readers.items():
+            wall, cpu, rss, stdout = run_process([*command, str(dataset), *extra.get(name, [])], env)
+            if int(stdout.split()[-1]) != args.records:
+                raise SystemExit(f"{name} read {stdout.split()[-1]} records, expected {args.records}")
+            measured[name].append((wall, cpu, rss))
+    rows = [(name, statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs),
+             max(r[2] for r in runs)) for name, runs in measured.items()]
+    print(f"### Reading {args.records} records written by create_pascal_tf_record.py's logic ({size_gb:.2f} GB), "
+          f"median of {max(1, args.runs)} interleaved warm runs\n")
+    table = markdown_table(rows, rows[0][0])
+    print(table)
+    ours = measured["tfodkit read + decode (CRC on)"]
+    package = measured.get("tfrecord (PyPI) reader + parsing (no CRC check)")
+    if package:
+        ratios = sorted(mine[0] / theirs[0] for mine, theirs in zip(ours, package, strict=True))
+        ratio = statistics.median(ratios)
+        cpu_ratio = statistics.median(mine[1] / theirs[1] for mine, theirs in zip(ours, package, strict=True))
+        print(f"\ntfodkit / tfrecord package, per round: {', '.join(f'{r:.2f}' for r in ratios)}; median {ratio:.2f}"
+              f" (CPU time: median {cpu_ratio:.2f})")
+        from results import record
+
+        record("P1b", title=f"Read + decode {args.records:,} OD API VOC records ({size_gb:.2f} GB), CRC checked",
+               result=f"{rows[0][1]:.2f} s: {ratio:.2f}x the tfrecord package's time, {cpu_ratio:.2f}x its CPU time "
+                      f"(medians of {len(ratios)} rounds)",
+               target="<= 0.5x tfrecord", met=ratio <= 0.5, table=table)
+
+
+def synthetic_case(args: argparse.Namespace, work: Path, env: dict, modules: dict) -> None:
+    """tfodkit's own synthetic records: every writer, then every reader."""
+    dataset = work / "train.tfrecord"
 
     if not args.skip_write or not dataset.exists():
         rows = []

@@ -58,7 +58,10 @@ BENCHES = [
     Bench(
         "bench_read.py",
         ".venv",
-        {"P1": "Read + decode 20,000 records (CRC checked) vs TensorFlow, `tfrecord`"},
+        {
+            "P1": "Read + decode 20,000 records (CRC checked) vs TensorFlow, `tfrecord`",
+            "P1b": "Read + decode 20,000 OD API VOC records (CRC checked) vs `tfrecord`",
+        },
         ["--records", "2000"],
     ),
     Bench(

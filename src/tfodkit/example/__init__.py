@@ -36,7 +36,10 @@ encodes about as fast, and it keeps protobuf out of the dependencies. Its speed 
 writer emits: a short map entry (all lengths below 128: every detection key but the image) is recognized by
 its header bytes in a bounded table of headers seen before, so its key, kind and value position take one dict
 lookup instead of a dozen byte checks (``_entry_plan``: ~15 us instead of ~27 us per detection record; most
-of the rest is making the arrays and copying the image).
+of the rest is making the arrays and copying the image). Number lists of 128 bytes to 16 KiB (the boxes of
+32+ objects) get such plans too, and an image entry (16 KiB to 2 MiB) is read with a few byte checks and no
+call; tests/test_example_layouts.py checks the layouts of the OD API's VOC and COCO tools, Datumaro, Roboflow
+and tfodkit against protobuf.
 
 One job per module: :mod:`~tfodkit.example.encode`, :mod:`~tfodkit.example.decode` (the reference decoder) and
 :mod:`~tfodkit.example.partial` (a few keys of a record, the rest skipped without a copy, for the inspect tools).

@@ -290,54 +290,92 @@ _KEY_CACHE: dict[bytes, str] = {}
 
 
 # How a map entry in the canonical layout is read, keyed by its header bytes (see _entry_plan).
-_BYTES_ONE, _BYTES_MANY, _FLOATS, _INTS = 0, 1, 2, 3
+_BYTES_ONE, _BYTES_MANY, _FLOATS, _INTS, _INT_ONE, _INT_TWO, _FLOATS_SWAPPED = 0, 1, 2, 3, 4, 5, 6
 _ENTRY_PLANS: dict[bytes, tuple[str, int, int, int]] = {}
 _MAX_ENTRY_PLANS = 4096  # keys x list sizes of a dataset; beyond that, entries are parsed without a plan
 
 
-def _entry_plan(buf: bytes, pos: int, end: int) -> tuple[str, int, int, int] | None:
-    """(key, value kind, value offset, entry size) of the short canonical entry at ``pos``, or None.
+def _header_varint(header: bytes, at: int) -> tuple[int, int]:
+    """(value, position after it) of a 1- or 2-byte varint in an entry header; (-1, at) for a longer one."""
+    byte = header[at]
+    if byte < 0x80:
+        return byte, at + 1
+    if header[at + 1] < 0x80:
+        return byte & 0x7F | header[at + 1] << 7, at + 2
+    return -1, at
 
-    A short entry has every length below 128, so its header is the ``K + 10`` bytes
-    ``0a <entry len> 0a <K> <key> 12 <feature len> <kind tag> <list len> 0a <payload len>``: those bytes alone
-    fix where the key, the kind and the value are. Records of a dataset repeat a few such headers (one per key
-    and list size), so the plan worked out here is kept, keyed by the header bytes, and later entries are read
-    with one dict lookup instead of a dozen checks. Only the value bytes are read per record.
+
+def _entry_plan(buf: bytes, pos: int, end: int, header: bytes) -> tuple[str, int, int, int] | None:
+    """(key, value kind, value offset, entry size) of the canonical entry at ``pos`` with ``header``, or None.
+
+    ``header`` is the ``K + 10`` bytes ``0a <E> 0a <K> <key> 12 <F> <kind tag> <L> 0a <P>`` of a short entry
+    (every length below 128: one byte each) or the ``K + 14`` bytes of a long one (entry, feature, list and
+    payload lengths of two bytes each: 128 to 16383, e.g. the box lists of 32 to 4095 objects). Those bytes
+    alone fix where the key, the kind and the value are. Records of a dataset repeat a few such headers (one
+    per key and list size), so the plan worked out here is kept, keyed by the header bytes, and later entries
+    are read with one dict lookup instead of a dozen checks. Only the value bytes are read per record.
+    Long plans are made for number lists only: a long bytes value (a small image, a mask) has a new length
+    in nearly every record, and its plans would fill the table.
     """
-    if pos + 3 >= end or buf[pos + 1] >= 0x80:
+    size = len(header)
+    if pos + size > end:
         return None
-    key_size = buf[pos + 3]
-    header = buf[pos : pos + key_size + 10]
-    if len(header) != key_size + 10 or pos + key_size + 10 > end:
+    try:
+        if header[0] != 0x0A:
+            return None
+        entry_size, at = _header_varint(header, 1)
+        if entry_size < 0 or header[at] != 0x0A or header[at + 1] >= 0x80:
+            return None
+        content_at = at
+        key_at = at + 2
+        at = key_at + header[at + 1]
+        if header[at] != 0x12:
+            return None
+        feature_size, at = _header_varint(header, at + 1)
+        kind = header[at]
+        list_size, list_at = _header_varint(header, at + 1)
+        if (
+            feature_size < 0
+            or list_size < 0
+            or at + feature_size != content_at + entry_size  # the feature fills the entry
+            or list_at + list_size != at + feature_size  # the list fills the feature
+            or kind not in (0x0A, 0x12, 0x1A)
+        ):
+            return None
+        long = content_at == 3
+        if list_size >= 2 and header[list_at] == 0x0A:  # 0a <P> <payload>: packed numbers / one bytes value
+            payload_size, value_at = _header_varint(header, list_at + 1)
+            one_field = payload_size >= 0 and value_at + payload_size == list_at + list_size
+        else:
+            payload_size, value_at, one_field = -1, list_at, False
+    except IndexError:  # a header cut short by the end of the data
         return None
-    entry_size, feature_size = header[1], header[key_size + 5]
-    kind, list_size = header[key_size + 6], header[key_size + 7]
-    if (
-        header[0] != 0x0A
-        or header[2] != 0x0A
-        or key_size >= 0x80
-        or header[key_size + 4] != 0x12
-        or feature_size != entry_size - key_size - 4  # the feature fills the entry (below 128: one length byte)
-        or list_size != feature_size - 2  # the list fills the feature
-        or list_size < 2
-        or kind not in (0x0A, 0x12, 0x1A)
-    ):
-        return None
-    payload_size = header[key_size + 9]
-    one_field = header[key_size + 8] == 0x0A and payload_size == list_size - 2  # 0a <len> <payload>: packed / one value
     if kind == 0x0A:
-        plan_kind, value_at = (_BYTES_ONE, key_size + 10) if one_field else (_BYTES_MANY, key_size + 8)
+        if long:
+            return None
+        plan_kind = _BYTES_ONE if one_field else _BYTES_MANY
+        if plan_kind == _BYTES_MANY:
+            if list_size < 2:
+                return None
+            value_at = list_at
+            header_size = list_at + 2  # the first value's tag and length are part of the header
+        else:
+            header_size = value_at
     elif not one_field:
-        return None  # unpacked or split number lists: the general parser
+        return None  # unpacked, split or empty number lists: the general parser
     elif kind == 0x12:
         if payload_size & 3:
             return None
-        plan_kind, value_at = _FLOATS, key_size + 10
+        plan_kind, header_size = (_FLOATS if _NATIVE_LITTLE_ENDIAN else _FLOATS_SWAPPED), value_at
     elif payload_size == 0:
         return None  # an empty packed run (rare): the general parser
     else:
-        plan_kind, value_at = _INTS, key_size + 10
-    plan = (_key(buf, pos + 4, pos + 4 + key_size), plan_kind, value_at, entry_size + 2)
+        plan_kind = _INT_ONE if payload_size == 1 else _INT_TWO if payload_size == 2 else _INTS
+        header_size = value_at
+    if header_size != size:  # lengths of mixed sizes: this header would not describe the entry alone
+        return None
+    key = _key(buf, pos + key_at, pos + key_at + header[key_at - 1])
+    plan = (key, plan_kind, value_at, content_at + entry_size)
     if len(_ENTRY_PLANS) < _MAX_ENTRY_PLANS:
         _ENTRY_PLANS[header] = plan
     return plan
@@ -345,17 +383,25 @@ def _entry_plan(buf: bytes, pos: int, end: int) -> tuple[str, int, int, int] | N
 
 def _decode_features(buf: bytes, pos: int, end: int, out: dict[str, FeatureValue]) -> None:
     """Parse the map entries of a Features message into ``out`` (a repeated key: the last one wins)."""
-    plans = _ENTRY_PLANS
-    frombuffer = np.frombuffer
-    fromiter = np.fromiter
-    array = np.array
-    float32 = _FLOAT32_LE
-    int64 = _INT64
+    get_plan = _ENTRY_PLANS.get
     while pos < end:
-        # Short canonical entries (every key but the image): one lookup of their header bytes, see _entry_plan.
-        plan = plans.get(buf[pos : pos + 10 + buf[pos + 3]]) if pos + 3 < end else None
+        # Canonical entries below 16 KiB (every key but the image): one lookup of their header bytes.
+        try:
+            if buf[pos + 1] < 0x80:
+                header = buf[pos : pos + 10 + buf[pos + 3]]
+            elif buf[pos + 2] < 0x80:
+                header = buf[pos : pos + 14 + buf[pos + 4]]
+            else:  # 16 KiB or more: the image, whose lengths change with every record (a plan would not repeat)
+                pos = _decode_image_entry(buf, pos, end, out)
+                continue
+        except IndexError:
+            pos = _decode_entry_at(buf, pos, end, out)
+            continue
+        plan = get_plan(header)
         if plan is None:
-            plan = _entry_plan(buf, pos, end) if pos + 3 < end and buf[pos + 1] < 0x80 else None  # long: no plan
+            # A long bytes list (masks: its kind tag 6 bytes before the header's end) never gets a plan: skip the try.
+            long_bytes = len(header) > 13 and buf[pos + 1] >= 0x80 and header[-6] == 0x0A
+            plan = None if long_bytes else _entry_plan(buf, pos, end, header)
             if plan is None:
                 pos = _decode_entry_at(buf, pos, end, out)
                 continue
@@ -365,23 +411,73 @@ def _decode_features(buf: bytes, pos: int, end: int, out: dict[str, FeatureValue
             pos = _decode_entry_at(buf, pos, end, out)
             continue
         start = pos + value_at
-        if plan_kind == _BYTES_ONE:
+        if plan_kind == 0:  # _BYTES_ONE
             out[key] = [buf[start:entry_end]]
-        elif plan_kind == _FLOATS:
-            # bytearray: a small private copy, so the array is writable and does not pin the record.
-            value = frombuffer(bytearray(buf[start:entry_end]), float32)
-            out[key] = value if _NATIVE_LITTLE_ENDIAN else value.astype(np.float32)
-        elif plan_kind == _INTS:
+        elif plan_kind == 2:  # _FLOATS: a bytearray copy, so the array is writable and does not pin the record
+            out[key] = _frombuffer(bytearray(buf[start:entry_end]), _FLOAT32_LE)
+        elif plan_kind == 4:  # _INT_ONE: one byte, a value below 128 (labels, flags)
+            value = buf[start]
+            out[key] = _ONE_BYTE_INTS[value].copy() if value < 0x80 else _unpack_varints(buf, start, entry_end)
+        elif plan_kind == 5:  # _INT_TWO: two values below 128, or one below 16384 (image sizes)
+            first, second = buf[start], buf[start + 1]
+            if second >= 0x80:
+                out[key] = _unpack_varints(buf, start, entry_end)  # raises: a truncated varint
+            elif first < 0x80:
+                out[key] = _array((first, second), _INT64)
+            else:
+                out[key] = _array((first & 0x7F | second << 7,), _INT64)
+        elif plan_kind == 1:  # _BYTES_MANY
+            out[key] = _decode_bytes_list(buf, start, entry_end)
+        elif plan_kind == 3:  # _INTS
             payload = buf[start:entry_end]
-            if payload.isascii():  # every byte below 0x80: one byte per value (labels, flags)
-                out[key] = fromiter(payload, int64, entry_end - start)
-            elif entry_end - start == 2 and payload[1] < 0x80:  # one value in 128..16383: image sizes
-                out[key] = array((payload[0] & 0x7F | payload[1] << 7,), int64)
+            if payload.isascii():  # every byte below 0x80: one byte per value
+                out[key] = _fromiter(payload, _INT64, entry_end - start)
             else:
                 out[key] = _unpack_varints(buf, start, entry_end)
-        else:
-            out[key] = _decode_bytes_list(buf, start, entry_end)
+        else:  # _FLOATS_SWAPPED
+            out[key] = _floats(buf, start, entry_end)
         pos = entry_end
+
+
+_frombuffer, _fromiter, _array = np.frombuffer, np.fromiter, np.array
+# Copying a ready one-value array takes about half the time of making one (labels, flags, small sizes).
+_ONE_BYTE_INTS = [np.array((value,), _INT64) for value in range(128)]
+
+
+def _decode_image_entry(buf: bytes, pos: int, end: int, out: dict[str, FeatureValue]) -> int:
+    """Parse the entry at ``pos`` whose length takes three bytes (16 KiB to 2 MiB: an image); the position after it.
+
+    The canonical layout ``0a <E> 0a <K> <key> 12 <F> 0a <L> 0a <P> <payload>`` with E, F, L and P three bytes
+    each is read with a few byte checks and no call; anything else goes to :func:`_decode_entry_at`.
+    """
+    try:
+        if buf[pos] == 0x0A and buf[pos + 3] < 0x80 and buf[pos + 4] == 0x0A and buf[pos + 5] < 0x80:
+            entry_end = pos + 4 + (buf[pos + 1] & 0x7F | (buf[pos + 2] & 0x7F) << 7 | buf[pos + 3] << 14)
+            at = pos + 6 + buf[pos + 5]  # the feature's tag
+            if (
+                entry_end <= end
+                and at + 12 <= entry_end
+                and buf[at] == 0x12
+                and buf[at + 1] >= 0x80
+                and buf[at + 2] >= 0x80
+                and buf[at + 3] < 0x80
+                and buf[at + 4] == 0x0A  # a bytes list
+                and at + 4 + (buf[at + 1] & 0x7F | (buf[at + 2] & 0x7F) << 7 | buf[at + 3] << 14) == entry_end
+                and buf[at + 5] >= 0x80
+                and buf[at + 6] >= 0x80
+                and buf[at + 7] < 0x80
+                and at + 8 + (buf[at + 5] & 0x7F | (buf[at + 6] & 0x7F) << 7 | buf[at + 7] << 14) == entry_end
+                and buf[at + 8] == 0x0A  # its one value
+                and buf[at + 9] >= 0x80
+                and buf[at + 10] >= 0x80
+                and buf[at + 11] < 0x80
+                and at + 12 + (buf[at + 9] & 0x7F | (buf[at + 10] & 0x7F) << 7 | buf[at + 11] << 14) == entry_end
+            ):
+                out[_key(buf, pos + 6, at)] = [buf[at + 12 : entry_end]]
+                return entry_end
+    except IndexError:  # cut short: the general parser names the damage
+        pass
+    return _decode_entry_at(buf, pos, end, out)
 
 
 def _decode_entry_at(buf: bytes, pos: int, end: int, out: dict[str, FeatureValue]) -> int:
@@ -469,6 +565,8 @@ def decode_example(data: bytes | bytearray | memoryview) -> dict[str, FeatureVal
         length = buf[1]
         if length < 0x80:
             stop, start = 2 + length, 2
+        elif end > 4 and buf[2] >= 0x80 and buf[3] < 0x80:  # 16 KiB to 2 MiB: a record with an image
+            stop, start = 4 + (length & 0x7F | (buf[2] & 0x7F) << 7 | buf[3] << 14), 4
         else:
             stop, start = _read_length(buf, 1, end)
         if stop == end:
