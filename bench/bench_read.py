@@ -245,8 +245,12 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the files written by the other writers")
     parser.add_argument("--runs", type=int, default=1, help="warm runs per reader (the best is reported)")
     parser.add_argument("--only", default="", help="run only the tools whose name contains this text")
-    parser.add_argument("--case", choices=("synthetic", "od-api-voc", "both"), default="both",
-                        help="tfodkit's synthetic records, create_pascal_tf_record.py's records, or both")
+    parser.add_argument(
+        "--case",
+        choices=("synthetic", "od-api-voc", "both"),
+        default="both",
+        help="tfodkit's synthetic records, create_pascal_tf_record.py's records, or both",
+    )
     args = parser.parse_args()
 
     work = OUT / "read"
@@ -267,17 +271,30 @@ def od_api_voc_case(args: argparse.Namespace, work: Path, env: dict, modules: di
         return
     dataset = work / "od-api-voc.tfrecord"
     if not args.skip_write or not dataset.exists():
-        command = [str(INTEROP_PYTHON), "-c", PASCAL_WRITER, str(dataset), str(args.records), str(args.payload_kb),
-                   str(Path(__file__).resolve().parent)]
+        command = [
+            str(INTEROP_PYTHON),
+            "-c",
+            PASCAL_WRITER,
+            str(dataset),
+            str(args.records),
+            str(args.payload_kb),
+            str(Path(__file__).resolve().parent),
+        ]
         wall, _, _, _ = run_process(command, env)
         print(f"(wrote {args.records} records with create_pascal_tf_record.py's logic in {wall:.1f} s)\n")
     size_gb = dataset.stat().st_size / 1e9
     readers = {
         "tfodkit read + decode (CRC on)": [interpreter("tfodkit"), "-c", READERS["tfodkit read + decode (CRC on)"]],
         "tfrecord (PyPI) reader + parsing (no CRC check)": [
-            str(INTEROP_PYTHON), "-c", READERS["tfrecord (PyPI) reader + parsing (no CRC check)"]],
+            str(INTEROP_PYTHON),
+            "-c",
+            READERS["tfrecord (PyPI) reader + parsing (no CRC check)"],
+        ],
         "TensorFlow TFRecordDataset + parse_example": [
-            str(INTEROP_PYTHON), "-c", READERS["TensorFlow TFRecordDataset + parse_example"]],
+            str(INTEROP_PYTHON),
+            "-c",
+            READERS["TensorFlow TFRecordDataset + parse_example"],
+        ],
     }
     readers = {name: command for name, command in readers.items() if modules[module_of(name)]}
     extra = {"TensorFlow TFRecordDataset + parse_example": ["voc"]}
@@ -290,10 +307,14 @@ def od_api_voc_case(args: argparse.Namespace, work: Path, env: dict, modules: di
             if int(stdout.split()[-1]) != args.records:
                 raise SystemExit(f"{name} read {stdout.split()[-1]} records, expected {args.records}")
             measured[name].append((wall, cpu, rss))
-    rows = [(name, statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs),
-             max(r[2] for r in runs)) for name, runs in measured.items()]
-    print(f"### Reading {args.records} records written by create_pascal_tf_record.py's logic ({size_gb:.2f} GB), "
-          f"median of {max(1, args.runs)} interleaved warm runs\n")
+    rows = [
+        (name, statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs), max(r[2] for r in runs))
+        for name, runs in measured.items()
+    ]
+    print(
+        f"### Reading {args.records} records written by create_pascal_tf_record.py's logic ({size_gb:.2f} GB), "
+        f"median of {max(1, args.runs)} interleaved warm runs\n"
+    )
     table = markdown_table(rows, rows[0][0])
     print(table)
     ours = measured["tfodkit read + decode (CRC on)"]
@@ -302,14 +323,21 @@ def od_api_voc_case(args: argparse.Namespace, work: Path, env: dict, modules: di
         ratios = sorted(mine[0] / theirs[0] for mine, theirs in zip(ours, package, strict=True))
         ratio = statistics.median(ratios)
         cpu_ratio = statistics.median(mine[1] / theirs[1] for mine, theirs in zip(ours, package, strict=True))
-        print(f"\ntfodkit / tfrecord package, per round: {', '.join(f'{r:.2f}' for r in ratios)}; median {ratio:.2f}"
-              f" (CPU time: median {cpu_ratio:.2f})")
+        print(
+            f"\ntfodkit / tfrecord package, per round: {', '.join(f'{r:.2f}' for r in ratios)}; median {ratio:.2f}"
+            f" (CPU time: median {cpu_ratio:.2f})"
+        )
         from results import record
 
-        record("P1b", title=f"Read + decode {args.records:,} OD API VOC records ({size_gb:.2f} GB), CRC checked",
-               result=f"{rows[0][1]:.2f} s: {ratio:.2f}x the tfrecord package's time, {cpu_ratio:.2f}x its CPU time "
-                      f"(medians of {len(ratios)} rounds)",
-               target="<= 0.5x tfrecord", met=ratio <= 0.5, table=table)
+        record(
+            "P1b",
+            title=f"Read + decode {args.records:,} OD API VOC records ({size_gb:.2f} GB), CRC checked",
+            result=f"{rows[0][1]:.2f} s: {ratio:.2f}x the tfrecord package's time, {cpu_ratio:.2f}x its CPU time "
+            f"(medians of {len(ratios)} rounds)",
+            target="<= 0.5x tfrecord",
+            met=ratio <= 0.5,
+            table=table,
+        )
 
 
 def synthetic_case(args: argparse.Namespace, work: Path, env: dict, modules: dict) -> None:
@@ -368,11 +396,15 @@ def synthetic_case(args: argparse.Namespace, work: Path, env: dict, modules: dic
         from results import record
 
         vs_tf, vs_package = ours[1] / tensorflow[1], ours[1] / package[1]
-        record("P1", title=f"Read + decode {args.records:,} records ({size_gb:.2f} GB), CRC checked",
-               result=f"{ours[1]:.2f} s, {ours[-1]:.0f} MB: {vs_tf:.2f}x TensorFlow's time, {vs_package:.2f}x the "
-                      "tfrecord package's",
-               target="<= 0.25x TensorFlow, <= 0.6x tfrecord, <= 100 MB",
-               met=vs_tf <= 0.25 and vs_package <= 0.6 and ours[-1] <= 100, table=table)
+        record(
+            "P1",
+            title=f"Read + decode {args.records:,} records ({size_gb:.2f} GB), CRC checked",
+            result=f"{ours[1]:.2f} s, {ours[-1]:.0f} MB: {vs_tf:.2f}x TensorFlow's time, {vs_package:.2f}x the "
+            "tfrecord package's",
+            target="<= 0.25x TensorFlow, <= 0.6x tfrecord, <= 100 MB",
+            met=vs_tf <= 0.25 and vs_package <= 0.6 and ours[-1] <= 100,
+            table=table,
+        )
 
 
 if __name__ == "__main__":
