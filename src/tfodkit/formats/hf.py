@@ -593,7 +593,7 @@ def _write_metadata(folder: Path, files: dict[str, list[str]], names: list[str],
         files = {"default": _SplitWriter(folder / "default", "data-", False, _arrow_schema(names)).close()}
     info = {"citation": "", "description": "", "features": features_json(names), "homepage": "", "license": ""}
     for split, split_files in files.items():
-        state = {
+        state: dict[str, Any] = {
             "_data_files": [{"filename": name} for name in split_files],
             "_fingerprint": secrets.token_hex(8),  # datasets' cache key; any new value is right for new data
             "_format_columns": None,
