@@ -214,3 +214,27 @@ def test_a_split_name_datasets_refuses_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="split name"):
         hf.write(Dataset([item], LabelMap()), str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()
+
+
+def test_rows_without_path_or_image_id_are_named_by_their_row_in_the_split(tmp_path: Path) -> None:
+    rows = datasets.Dataset.from_dict(
+        {
+            "image": [{"bytes": make_jpeg(8, 8, index), "path": None} for index in range(3)],
+            "objects": [[{"bbox": [0, 0, 2, 2], "category": "cat" if index else "dog"}] for index in range(3)],
+        },
+        features=datasets.Features(
+            {
+                "image": datasets.Image(),
+                "objects": [
+                    {"bbox": datasets.List(datasets.Value("float32"), length=4), "category": datasets.Value("string")}
+                ],
+            }
+        ),
+    )
+    for index in range(3):  # three Parquet shards of one split, as the Hub splits big ones
+        rows.select([index]).to_parquet(str(tmp_path / "data" / f"train-0000{index}-of-00003.parquet"))
+    dataset = hf.read(str(tmp_path))
+    items = list(dataset)
+    assert [item.id for item in items] == ["0", "1", "2"] and {item.subset for item in items} == {"train"}
+    assert dataset.label_map.names == ["dog", "cat"]  # string categories: names in order met
+    assert [item.objects.label_ids.tolist() for item in items] == [[1], [2], [2]]

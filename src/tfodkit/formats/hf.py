@@ -241,19 +241,30 @@ def read(path: str, *, subset: str | None = None, bbox_format: str = "xywh") -> 
 
 
 def _read_split(split: _Split, *, label_map: LabelMap, named: bool, xyxy: bool) -> Iterator[Item]:
+    place = _Place()
     for file in split.files:
         schema = _schema(file)
         if "image" not in schema.names or "objects" not in schema.names:
             raise FormatError("no 'image' and 'objects' columns: not an object-detection dataset", path=str(file))
         columns = [name for name in ("image", "image_id", "width", "height", "objects") if name in schema.names]
-        row = 0
+        place.file, place.row = str(file), 0
         for batch in _batches(file, columns):
             for values in batch.to_pylist():
                 try:
-                    yield _item(values, split.name, row, label_map=label_map, named=named, xyxy=xyxy, where=str(file))
+                    yield _item(values, split.name, place, label_map=label_map, named=named, xyxy=xyxy)
                 except TfodError as error:  # one bad row: --on-error skip counts it and goes on
                     skip_or_raise(error)
-                row += 1
+                place.row += 1
+                place.split_row += 1
+
+
+@dataclass
+class _Place:
+    """Where a row is: its file and row there (for errors), and its row in the split (names rows without one)."""
+
+    file: str = ""
+    row: int = 0
+    split_row: int = 0
 
 
 def _objects_columns(objects: Any) -> dict[str, list[Any]]:
@@ -271,11 +282,9 @@ def _objects_columns(objects: Any) -> dict[str, list[Any]]:
     return columns
 
 
-def _item(
-    values: dict[str, Any], subset: str, row: int, *, label_map: LabelMap, named: bool, xyxy: bool, where: str
-) -> Item:
+def _item(values: dict[str, Any], subset: str, place: _Place, *, label_map: LabelMap, named: bool, xyxy: bool) -> Item:
     def fail(message: str) -> FormatError:
-        return FormatError(message, path=where, record_index=row)
+        return FormatError(message, path=place.file, record_index=place.row)
 
     image = values.get("image") or {}
     if not isinstance(image, dict):
@@ -286,7 +295,7 @@ def _item(
         name = str(image_path).replace("\\", "/").rsplit("/", 1)[-1] if os.path.isabs(str(image_path)) else image_path
     else:
         extension = model.image_format_of(data or b"") or "jpg"
-        name = f"{image_id if image_id is not None else row}.{'jpg' if extension == 'jpeg' else extension}"
+        name = f"{image_id if image_id is not None else place.split_row}.{'jpg' if extension == 'jpeg' else extension}"
     width, height = values.get("width"), values.get("height")
     ref = ImageRef(str(name), data=data, width=width, height=height)
     if data is None and not (width and height):
