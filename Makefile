@@ -4,9 +4,10 @@ VENV := .venv
 INTEROP := .venv-interop
 BEAM := .venv-beam
 DATUMARO := .venv-datumaro
+HF := .venv-hf
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: demo test unit interop beam-test datumaro-test lint bench fuzz clean
+.PHONY: demo test unit interop beam-test datumaro-test hf-test lint bench fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,13 +33,20 @@ $(DATUMARO)/.installed: pyproject.toml tests/datumaro/requirements.txt
 	$(DATUMARO)/bin/pip install $(PIP_FLAGS) -e .
 	touch $@
 
+# Hugging Face datasets: its own venv, as `datasets` pins fsspec and dill ranges that Beam's need not agree with.
+$(HF)/.installed: pyproject.toml tests/hf/requirements.txt
+	$(PYTHON) -m venv $(HF)
+	$(HF)/bin/pip install $(PIP_FLAGS) -r tests/hf/requirements.txt
+	$(HF)/bin/pip install $(PIP_FLAGS) -e .
+	touch $@
+
 ## demo: convert a small generated CVAT dataset to a CVAT TFRecord zip and back, print a summary
 demo: $(VENV)/.installed
 	$(VENV)/bin/python examples/demo.py
 
 ## test: the whole suite: unit, property and doctests; interop tests against TensorFlow and Datumaro; Beam,
 ## PyTorch and S3 tests; the Datumaro plugin without TensorFlow. The gallery's browser test needs Debian's chromium (`apt-get install chromium`).
-test: unit interop beam-test datumaro-test
+test: unit interop beam-test datumaro-test hf-test
 
 unit: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not interop" tests --ignore=tests/interop \
@@ -56,6 +64,10 @@ beam-test: $(BEAM)/.installed
 datumaro-test: $(DATUMARO)/.installed
 	$(DATUMARO)/bin/python -m pytest -q -p no:cacheprovider tests/datumaro \
 		--doctest-modules src/tfodkit/datumaro
+
+## hf-test: the hf format against Hugging Face datasets (load_from_disk, load_dataset("parquet")) in .venv-hf
+hf-test: $(HF)/.installed
+	$(HF)/bin/python -m pytest -q -p no:cacheprovider tests/hf --doctest-modules src/tfodkit/formats/hf.py
 
 ## lint: ruff (rules and format) on src, tests and bench; mypy on src (settings in pyproject.toml). All three run
 ## (one CI run shows every finding); any finding fails. beam.py, torch.py and datumaro/ are checked too: their
@@ -78,4 +90,4 @@ fuzz: $(VENV)/.installed
 	$(VENV)/bin/python fuzz/run.py --runs $(FUZZ_RUNS) --jobs $(FUZZ_JOBS) $(FUZZ_HARNESSES)
 
 clean:
-	rm -rf $(VENV) $(INTEROP) $(BEAM) $(DATUMARO) build src/*.egg-info .pytest_cache
+	rm -rf $(VENV) $(INTEROP) $(BEAM) $(DATUMARO) $(HF) build src/*.egg-info .pytest_cache

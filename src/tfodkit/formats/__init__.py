@@ -34,6 +34,7 @@ _MODULES: dict[str, tuple[str, str]] = {
     "voc": ("tfodkit.formats.voc", "Pascal VOC (VOCdevkit, Annotations/, JPEGImages/, ImageSets/Main/)"),
     "coco": ("tfodkit.formats.coco", "COCO instances JSON (annotations/instances_<subset>.json)"),
     "yolo": ("tfodkit.formats.yolo", "YOLO, darknet (obj.names, obj.data) or Ultralytics (data.yaml)"),
+    "hf": ("tfodkit.formats.hf", "Hugging Face datasets: save_to_disk folder or Parquet (pip install 'tfodkit[hf]')"),
 }
 
 
@@ -58,6 +59,7 @@ _FILE_NAMES: dict[str, Callable[[str], bool | None]] = {
     "voc": lambda name: False,  # a folder only
     "coco": _ends(".json"),
     "yolo": lambda name: None if name == "obj.data" else _ends(".yaml", ".yml")(name),
+    "hf": _ends(".parquet", ".arrow"),
 }
 
 
