@@ -475,6 +475,11 @@ def _typed_value(name: str, text: str) -> Any:
             return float(text)
         except ValueError:
             return text
+    if name == TRACK_ID:  # written by a video read: an int, as CVAT numbers tracks
+        try:
+            return int(text)
+        except ValueError:
+            return text
     return text
 
 
