@@ -30,9 +30,13 @@ from __future__ import annotations
 
 import pickle
 import sqlite3
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from tfodkit.errors import FormatError
+from tfodkit.model import ImageRef, Item, LabelMap
 
 VIDEO_SHAPES = ("box", "polygon", "polyline")  # shapes of a track read as objects
 FRAME_EXTENSIONS = (".PNG", ".png", ".jpg", ".jpeg", ".JPG", ".JPEG", ".bmp")  # CVAT writes video frames as .PNG
@@ -161,3 +165,89 @@ class FrameIndex:
 
     def close(self) -> None:
         self._database.close()
+
+
+def index_track(
+    element: Any,
+    where: str,
+    label_map: LabelMap,
+    tasks: list[dict[str, Any]],
+    default_subset: str,
+    index: FrameIndex,
+    skipped: Counter[str],
+) -> None:
+    """One ``<track>``'s shapes, outside frames dropped, into ``index`` by (subset, frame)."""
+    # The shape parsing is the reader's (cvat_xml imports this module: imported at call time).
+    from tfodkit.formats.cvat_xml import _flag_attribute, _int_attribute, _read_shape
+
+    values = dict(element.attrib)
+    label = values.get("label")
+    if label is None:
+        raise FormatError("<track> has no label", path=where, line=element.sourceline)
+    track_id = _int_attribute(element, values, "id", where)
+    subset = values.get("subset") or default_subset
+    sizes = {task.task_id: (task.width, task.height) for task in task_frames(tasks)}
+    size = sizes.get(values.get("task_id"), next(iter(sizes.values())) if len(sizes) == 1 else (None, None))
+    shapes = []
+    for child in element:
+        if child.tag not in VIDEO_SHAPES:
+            if isinstance(child.tag, str) and child.tag != "attribute":
+                skipped[child.tag] += 1
+            continue
+        child_values = dict(child.attrib)
+        if _flag_attribute(child, child_values, "outside", where):
+            continue  # the object is out of view from this frame on: no object here
+        frame = _int_attribute(child, child_values, "frame", where)
+        if frame is None:
+            raise FormatError(f"<{child.tag}> in a <track> has no frame", path=where, line=child.sourceline)
+        child.set("label", label)  # a track's shapes take its label and group
+        if values.get("group_id"):
+            child.set("group_id", values["group_id"])
+        shape = _read_shape(child, where, label_map, size)
+        if track_id is not None:
+            shape.free[TRACK_ID] = track_id
+        shapes.append((frame, shape))
+    for frame, shape in shapes:  # all checked first: a bad track leaves nothing behind
+        index.add(subset, frame, shape)
+    index.tracks += 1
+
+
+def frame_items(
+    index: FrameIndex | None,
+    tasks: list[dict[str, Any]],
+    default_subset: str,
+    locate: Callable[[str, str, int | None, int | None], ImageRef],
+) -> Iterator[Item]:
+    """A video's items: every frame ``<meta>`` lists, then frames with shapes it does not list."""
+    frames_of_tasks = task_frames(tasks)
+    for task in frames_of_tasks:
+        subset = task.subset or default_subset
+        for frame in task.frames():
+            shapes = index.take(subset, frame) if index is not None else []
+            yield _frame_item(subset, frame, shapes, (task.width, task.height), locate)
+    if index is not None:
+        only = frames_of_tasks[0] if len(frames_of_tasks) == 1 else None
+        size = (only.width, only.height) if only is not None else (None, None)
+        for subset, frame in index.remaining():
+            yield _frame_item(subset, frame, index.take(subset, frame), size, locate)
+
+
+def _frame_item(
+    subset: str,
+    frame: int,
+    shapes: list[Any],
+    size: tuple[int | None, int | None],
+    locate: Callable[[str, str, int | None, int | None], ImageRef],
+) -> Item:
+    from tfodkit.formats.cvat_xml import _objects
+
+    stem = frame_stem(frame)
+    image = None
+    for extension in FRAME_EXTENSIONS:  # the file CVAT's export holds for this frame, whatever its extension
+        found = locate(stem + extension, subset, *size)
+        if found.path is not None or found.has_bytes:
+            image = found
+            break
+    if image is None:
+        image = ImageRef(stem + FRAME_EXTENSIONS[0], width=size[0], height=size[1])
+    return Item(stem, image, _objects(shapes), subset, {"frame": frame})

@@ -7,7 +7,8 @@ Reading (streaming: lxml ``iterparse``, each ``<image>`` element cleared once tu
   (skeleton sub-labels, which have a ``<parent>``, are left out); a label used but not declared is added;
 - ``<box>`` gives a box; ``<polygon>`` gives an object whose ``polygons`` hold the points and whose box is
   their bounds; ``<polyline>`` too, with the attribute ``shape`` = ``"polyline"`` (written back as
-  ``<polyline>``; other targets keep its box: loss ``polyline_as_box``, see :mod:`tfodkit.target_fit`); per object: ``occluded`` (bool), ``z_order`` (int), ``group`` (CVAT ``group_id``, 0 when
+  ``<polyline>``; other targets keep its box: loss ``polyline_as_box``, see :mod:`tfodkit.target_fit`);
+  per object: ``occluded`` (bool), ``z_order`` (int), ``group`` (CVAT ``group_id``, 0 when
   absent), ``rotation`` (float, a rotated box, only when some object has one) and each ``<attribute>`` as a
   column of strings (None where an object lacks it; ``difficult``, ``truncated``, ``is_crowd``, ``group_of``
   are read back as bools and ``area``, ``weight`` as floats, as written by other formats);
@@ -28,8 +29,9 @@ Writing: ``annotations.xml`` in a folder, or in a ``.zip`` when ``path`` ends wi
 layout), with ``images/<name>`` holding the original bytes when ``save_images``. The ``<meta>`` is a
 ``<project>`` whose ``<tasks>`` list one task per subset and every ``<image>`` carries its ``subset``: that
 is how CVAT exports projects and how Datumaro splits them. Objects with polygons are written as
-``<polygon>`` (one per part, sharing a ``group_id``; ``<polyline>`` for polylines), the others as ``<box>``; an object with only a mask is
-written as a ``<box>`` (run ``masks_to_polygons`` first to keep its shape — counted in one warning).
+``<polygon>`` (one per part, sharing a ``group_id``; ``<polyline>`` for polylines), the others as ``<box>``;
+an object with only a mask is written as a ``<box>`` (run ``masks_to_polygons`` first to keep its shape —
+counted in one warning).
 Coordinates are written at full float precision (CVAT writes 2 decimals; it reads any). Label ids are not
 part of the format: reading back numbers labels 1..N in the written order.
 
@@ -59,15 +61,6 @@ from tfodkit.boxes import checked_boxes, clipped_points
 from tfodkit.errors import FormatError, TfodError, TfodWarning
 from tfodkit.formats import IMAGES_DIR, SAVE_IMAGES
 from tfodkit.formats._cvat_xml_document import ROTATION, write_body, write_document
-from tfodkit.formats._cvat_xml_tracks import (
-    FRAME_EXTENSIONS,
-    TRACK_ID,
-    VIDEO_SHAPES,
-    FrameIndex,
-    frame_stem,
-    meta_tasks,
-    task_frames,
-)
 from tfodkit.formats._cvat_xml_sources import (
     ANNOTATIONS_XML,
     IMAGES_FOLDER,
@@ -78,6 +71,7 @@ from tfodkit.formats._cvat_xml_sources import (
     iterparse,
     root_tag,
 )
+from tfodkit.formats._cvat_xml_tracks import TRACK_ID, VIDEO_SHAPES, FrameIndex, frame_items, index_track, meta_tasks
 from tfodkit.formats._files import checked_relative_name, embeds_images, save_image
 from tfodkit.losses import current as current_losses
 from tfodkit.losses import report_loss
@@ -244,8 +238,7 @@ def _iterate(container: Container, label_map: LabelMap, images_dir: str | None) 
         counts = ", ".join(f"{count} <{tag}>" for tag, count in sorted(skipped.items()))
         warnings.warn(
             SkippedAnnotationsWarning(
-                f"{container.path}: skipped annotations tfodkit does not model (only {_READ_SHAPES} are read): "
-                f"{counts}"
+                f"{container.path}: skipped annotations tfodkit does not model (only {_READ_SHAPES} are read): {counts}"
             ),
             stacklevel=2,
         )
@@ -288,7 +281,7 @@ def _iterate_source(
                 elif element.tag == "track":
                     index = index or FrameIndex()
                     try:
-                        _index_track(element, source.where, label_map, meta, default_subset, index, skipped)
+                        index_track(element, source.where, label_map, meta.tasks, default_subset, index, skipped)
                     except TfodError as error:  # one bad <track>: --on-error skip counts it and goes on
                         skip_or_raise(error)
                 # Free what was parsed: the element, and the already handled siblings before it.
@@ -298,90 +291,10 @@ def _iterate_source(
         if images and index is not None:  # CVAT for images: shapes belong to <image>s; tracks beside them are not
             skipped["track"] += index.tracks
         elif index is not None or meta.video:
-            yield from _frame_items(index, meta, default_subset, locate)
+            yield from frame_items(index, meta.tasks, default_subset, locate)
     finally:
         if index is not None:
             index.close()
-
-
-def _index_track(
-    element: Any,
-    where: str,
-    label_map: LabelMap,
-    meta: _Meta,
-    default_subset: str,
-    index: FrameIndex,
-    skipped: Counter[str],
-) -> None:
-    """One ``<track>``'s shapes, outside frames dropped, into ``index`` by (subset, frame)."""
-    values = dict(element.attrib)
-    label = values.get("label")
-    if label is None:
-        raise FormatError("<track> has no label", path=where, line=element.sourceline)
-    track_id = _int_attribute(element, values, "id", where)
-    subset = values.get("subset") or default_subset
-    sizes = {task.task_id: (task.width, task.height) for task in task_frames(meta.tasks)}
-    size = sizes.get(values.get("task_id"), next(iter(sizes.values())) if len(sizes) == 1 else (None, None))
-    shapes = []
-    for child in element:
-        if child.tag not in VIDEO_SHAPES:
-            if isinstance(child.tag, str) and child.tag != "attribute":
-                skipped[child.tag] += 1
-            continue
-        child_values = dict(child.attrib)
-        if _flag_attribute(child, child_values, "outside", where):
-            continue  # the object is out of view from this frame on: no object here
-        frame = _int_attribute(child, child_values, "frame", where)
-        if frame is None:
-            raise FormatError(f"<{child.tag}> in a <track> has no frame", path=where, line=child.sourceline)
-        child.set("label", label)  # a track's shapes take its label and group
-        if values.get("group_id"):
-            child.set("group_id", values["group_id"])
-        shape = _read_shape(child, where, label_map, size)
-        if track_id is not None:
-            shape.free[TRACK_ID] = track_id
-        shapes.append((frame, shape))
-    for frame, shape in shapes:  # all checked first: a bad track leaves nothing behind
-        index.add(subset, frame, shape)
-    index.tracks += 1
-
-
-def _frame_items(
-    index: FrameIndex | None,
-    meta: _Meta,
-    default_subset: str,
-    locate: Callable[[str, str, int | None, int | None], ImageRef],
-) -> Iterator[Item]:
-    """A video's items: every frame ``<meta>`` lists, then frames with shapes it does not list."""
-    tasks = task_frames(meta.tasks)
-    for task in tasks:
-        subset = task.subset or default_subset
-        for frame in task.frames():
-            shapes = index.take(subset, frame) if index is not None else []
-            yield _frame_item(subset, frame, shapes, (task.width, task.height), locate)
-    if index is not None:
-        size = (tasks[0].width, tasks[0].height) if len(tasks) == 1 else (None, None)
-        for subset, frame in index.remaining():
-            yield _frame_item(subset, frame, index.take(subset, frame), size, locate)
-
-
-def _frame_item(
-    subset: str,
-    frame: int,
-    shapes: list[_Shape],
-    size: tuple[int | None, int | None],
-    locate: Callable[[str, str, int | None, int | None], ImageRef],
-) -> Item:
-    stem = frame_stem(frame)
-    image = None
-    for extension in FRAME_EXTENSIONS:  # the file CVAT's export holds for this frame, whatever its extension
-        found = locate(stem + extension, subset, *size)
-        if found.path is not None or found.has_bytes:
-            image = found
-            break
-    if image is None:
-        image = ImageRef(stem + FRAME_EXTENSIONS[0], width=size[0], height=size[1])
-    return Item(stem, image, _objects(shapes), subset, {"frame": frame})
 
 
 def _checked_image_name(name: str | None, where: str, line: int | None) -> str:
