@@ -348,3 +348,21 @@ def test_other_targets_keep_a_polylines_box_and_count_the_loss(tmp_path: Path, c
     assert len(line) == 1 and not line[0].get("segmentation")  # a line is no polygon
     assert run("convert", str(source), str(tmp_path / "strict"), "--to", "coco", "--strict") == 2
     assert not (tmp_path / "strict").exists()
+
+
+def test_the_readme_route_exports_a_video_zip_to_cvat_tfrecord(tmp_path: Path) -> None:
+    archive = zipped(video_folder(tmp_path / "task"), tmp_path / "task42.zip")
+    records = tmp_path / "task42-tfrecord.zip"
+    assert run("export", str(archive), str(records), "--save-images", "--masks", "polygons") == 0
+    items = list(tfodkit.read_dataset(str(records)))
+    assert [(item.id, len(item.objects)) for item in items] == [
+        ("frame_000000", 1),
+        ("frame_000001", 3),
+        ("frame_000002", 1),
+        ("frame_000003", 0),
+        ("frame_000004", 1),  # the polyline, as its box
+        ("frame_000005", 0),
+    ]
+    assert items[3].image.read() == png_like(3)  # embedded byte for byte
+    assert run("import", str(records), str(tmp_path / "back.zip"), "--to", "cvat") == 0
+    assert detect_format(str(tmp_path / "back.zip")) == "cvat"

@@ -81,7 +81,13 @@ def _polylines_as_boxes(item: Item) -> Item:
         return item
     report_loss("polyline_as_box", len(lines), "CVAT polylines written as their boxes (only --to cvat keeps lines)")
     polygons = [[] if index in lines else parts for index, parts in enumerate(item.objects.polygons)]
-    objects = dataclasses.replace(item.objects, polygons=polygons)  # the input item stays as it was
+    attributes = dict(item.objects.attributes)  # the input item stays as it was
+    kinds = [None if index in lines else shape for index, shape in enumerate(shapes)]  # boxes now
+    if any(kind is not None for kind in kinds):
+        attributes[SHAPE] = kinds
+    else:
+        del attributes[SHAPE]
+    objects = dataclasses.replace(item.objects, polygons=polygons, attributes=attributes)
     return dataclasses.replace(item, objects=objects)
 
 
