@@ -7,6 +7,9 @@
   ``image/filename``): a folder format (VOC, COCO, YOLO, CVAT XML) needs a relative name inside its folder, so
   the name becomes its last part (``/data/imgs/a.jpg`` → ``a.jpg``); a name already taken in this pass is
   renamed deterministically (``a_1.jpg``, ``a_2.jpg``…) and counted as the loss ``image_renamed``.
+- **Polylines** (CVAT ``<polyline>``: an open line, held as the object's points in ``polygons`` with the
+  attribute ``shape`` = ``"polyline"``): only CVAT XML writes them back; for any other target the object keeps
+  its box and loses its points (a line is no polygon: no mask, no segmentation), counted as ``polyline_as_box``.
 
 Example:
     >>> from tfodkit.model import ImageRef, Item, LabelMap, Objects
@@ -35,20 +38,23 @@ from tfodkit.model import Dataset, ImageRef, Item, item_id_from_name
 
 NEEDS_LABELS = frozenset({"voc", "coco", "yolo", "cvat"})  # formats that cannot write an object without a label
 FOLDER_FORMATS = frozenset({"voc", "coco", "yolo", "cvat"})  # formats naming files after images inside a folder
+SHAPE = "shape"  # per-object attribute naming a CVAT shape kind tfodkit holds in another column
+POLYLINE = "polyline"  # SHAPE of a CVAT <polyline>: its points are in ``polygons``, only CVAT XML writes them
 
 
 def fit_to_target(dataset: Dataset, format_name: str) -> Dataset:
-    """``dataset`` as ``format_name``'s writer can hold it (see the module docstring); unchanged for TFRecord."""
+    """``dataset`` as ``format_name``'s writer can hold it (see the module docstring)."""
     drop_unlabeled = format_name in NEEDS_LABELS
     rename = format_name in FOLDER_FORMATS
-    if not (drop_unlabeled or rename):
-        return dataset
+    keep_polylines = format_name == "cvat"
 
     def items() -> Iterator[Item]:
         used: set[str] = set()  # image names given out in this pass (a writer may make several passes)
         for item in dataset:
             if drop_unlabeled:
                 item = _without_unlabeled(item, dataset, format_name)
+            if not keep_polylines and SHAPE in item.objects.attributes:
+                item = _polylines_as_boxes(item)
             if rename:
                 item = _with_file_name(item, used)
             yield item
@@ -66,6 +72,23 @@ def _without_unlabeled(item: Item, dataset: Dataset, format_name: str) -> Item:
         )
         return dataclasses.replace(item, objects=item.objects.select(~unlabeled))  # the input item stays as it was
     return item
+
+
+def _polylines_as_boxes(item: Item) -> Item:
+    shapes = item.objects.attribute(SHAPE)
+    lines = [index for index, shape in enumerate(shapes) if shape == POLYLINE and item.objects.polygons[index]]
+    if not lines:
+        return item
+    report_loss("polyline_as_box", len(lines), "CVAT polylines written as their boxes (only --to cvat keeps lines)")
+    polygons = [[] if index in lines else parts for index, parts in enumerate(item.objects.polygons)]
+    attributes = dict(item.objects.attributes)  # the input item stays as it was
+    kinds = [None if index in lines else shape for index, shape in enumerate(shapes)]  # boxes now
+    if any(kind is not None for kind in kinds):
+        attributes[SHAPE] = kinds
+    else:
+        del attributes[SHAPE]
+    objects = dataclasses.replace(item.objects, polygons=polygons, attributes=attributes)
+    return dataclasses.replace(item, objects=objects)
 
 
 def _with_file_name(item: Item, used: set[str]) -> Item:

@@ -20,10 +20,11 @@ from tfodkit import model
 from tfodkit.errors import FormatError
 from tfodkit.losses import report_loss
 from tfodkit.model import Dataset, Item, LabelMap
+from tfodkit.target_fit import POLYLINE, SHAPE
 
 ROTATION = "rotation"  # CVAT rotated boxes: degrees, clockwise, around the box centre
 # Columns that live in XML attributes of a shape rather than in its <attribute> children.
-_SHAPE_COLUMNS = frozenset({model.OCCLUDED, model.Z_ORDER, model.GROUP, ROTATION})
+_SHAPE_COLUMNS = frozenset({model.OCCLUDED, model.Z_ORDER, model.GROUP, ROTATION, SHAPE})
 _DOCUMENT_HEAD = b'<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n  <version>1.1</version>\n'
 _DOCUMENT_TAIL = b"</annotations>\n"
 
@@ -83,6 +84,7 @@ def _image_element(item: Item, index: int, label_map: LabelMap, state: BodyState
     z_orders = objects.attribute(model.Z_ORDER, 0)
     groups = objects.attribute(model.GROUP, 0)
     rotations = objects.attribute(ROTATION, None)
+    kinds = objects.attribute(SHAPE, None)  # "polyline": the points are an open line
     free_columns = [(name, objects.attribute(name)) for name in objects.attributes if name not in _SHAPE_COLUMNS]
     next_group = max([int(group or 0) for group in groups], default=0) + 1
     for index_in_item in range(len(objects)):
@@ -99,8 +101,9 @@ def _image_element(item: Item, index: int, label_map: LabelMap, state: BodyState
         shapes = []
         what = f"item {item.id!r}, object {index_in_item}"
         if parts:
+            tag = "polyline" if kinds[index_in_item] == POLYLINE else "polygon"
             for polygon in parts:
-                shape = _shape_element(image, "polygon", label, occluded[index_in_item], item)
+                shape = _shape_element(image, tag, label, occluded[index_in_item], item)
                 points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2).tolist()
                 shape.set(
                     "points",

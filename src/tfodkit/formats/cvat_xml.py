@@ -1,16 +1,22 @@
-"""CVAT for images 1.1 XML: ``annotations.xml`` (+ ``images/``), as a file, a folder or CVAT's export zip.
+"""CVAT for images / for video 1.1 XML: ``annotations.xml`` (+ ``images/``), as a file, a folder or CVAT's
+export zip (``cvat-cli task export-dataset … --with-images true``, a task's or a project's).
 
 Reading (streaming: lxml ``iterparse``, each ``<image>`` element cleared once turned into an item):
 
 - labels come from ``<meta>`` (``<task>``, ``<project>`` or ``<job>``), numbered 1..N in declaration order
   (skeleton sub-labels, which have a ``<parent>``, are left out); a label used but not declared is added;
 - ``<box>`` gives a box; ``<polygon>`` gives an object whose ``polygons`` hold the points and whose box is
-  their bounds; per object: ``occluded`` (bool), ``z_order`` (int), ``group`` (CVAT ``group_id``, 0 when
+  their bounds; ``<polyline>`` too, with the attribute ``shape`` = ``"polyline"`` (written back as
+  ``<polyline>``; other targets keep its box: loss ``polyline_as_box``, see :mod:`tfodkit.target_fit`);
+  per object: ``occluded`` (bool), ``z_order`` (int), ``group`` (CVAT ``group_id``, 0 when
   absent), ``rotation`` (float, a rotated box, only when some object has one) and each ``<attribute>`` as a
   column of strings (None where an object lacks it; ``difficult``, ``truncated``, ``is_crowd``, ``group_of``
   are read back as bools and ``area``, ``weight`` as floats, as written by other formats);
-- ``<polyline>``, ``<points>``, ``<mask>``, ``<ellipse>``, ``<cuboid>``, ``<skeleton>``, ``<tag>`` and
-  video ``<track>`` elements are skipped, with ONE warning per pass counting each kind;
+- CVAT for video's ``<track>``s become per-frame objects (``outside`` frames dropped, ``track_id`` kept), one
+  item per frame named ``frame_000000.<ext>`` as in CVAT's export zip: see
+  :mod:`tfodkit.formats._cvat_xml_tracks` (a document with ``<image>``s counts its tracks as skipped);
+- ``<points>``, ``<mask>``, ``<ellipse>``, ``<cuboid>``, ``<skeleton>`` and ``<tag>`` elements are skipped,
+  with ONE warning per pass counting each kind;
 - the subset is the image's ``subset`` attribute (project exports), else the task's ``<subset>``, else the
   file stem for ``<subset>.xml`` files (Datumaro's layout), else ``default``;
 - the image file is ``images_dir/<name>`` when given, else the first that exists of ``images/<name>``,
@@ -23,8 +29,9 @@ Writing: ``annotations.xml`` in a folder, or in a ``.zip`` when ``path`` ends wi
 layout), with ``images/<name>`` holding the original bytes when ``save_images``. The ``<meta>`` is a
 ``<project>`` whose ``<tasks>`` list one task per subset and every ``<image>`` carries its ``subset``: that
 is how CVAT exports projects and how Datumaro splits them. Objects with polygons are written as
-``<polygon>`` (one per part, sharing a ``group_id``), the others as ``<box>``; an object with only a mask is
-written as a ``<box>`` (run ``masks_to_polygons`` first to keep its shape — counted in one warning).
+``<polygon>`` (one per part, sharing a ``group_id``; ``<polyline>`` for polylines), the others as ``<box>``;
+an object with only a mask is written as a ``<box>`` (run ``masks_to_polygons`` first to keep its shape —
+counted in one warning).
 Coordinates are written at full float precision (CVAT writes 2 decimals; it reads any). Label ids are not
 part of the format: reading back numbers labels 1..N in the written order.
 
@@ -64,11 +71,13 @@ from tfodkit.formats._cvat_xml_sources import (
     iterparse,
     root_tag,
 )
+from tfodkit.formats._cvat_xml_tracks import TRACK_ID, VIDEO_SHAPES, FrameIndex, frame_items, index_track, meta_tasks
 from tfodkit.formats._files import checked_relative_name, embeds_images, save_image
 from tfodkit.losses import current as current_losses
 from tfodkit.losses import report_loss
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects, item_id_from_name
 from tfodkit.storage import atomic_file, atomic_path, is_file, is_url, join_path, open_input
+from tfodkit.target_fit import POLYLINE, SHAPE
 from tfodkit.tolerance import skip_or_raise
 
 # Keywords of read() / write(), and the tfod flags that set them (see tfodkit.formats.Option).
@@ -77,11 +86,12 @@ WRITE_OPTIONS = (SAVE_IMAGES.with_default(None),)  # None: embed when the input 
 
 
 # Elements of an <image> (and top-level <track>s) read as nothing but a count in the warning.
-SKIPPED_SHAPES = ("polyline", "points", "mask", "ellipse", "cuboid", "skeleton", "tag", "track")
+SKIPPED_SHAPES = ("points", "mask", "ellipse", "cuboid", "skeleton", "tag")
 _BOOL_ATTRIBUTES = frozenset({model.DIFFICULT, model.TRUNCATED, model.IS_CROWD, model.GROUP_OF})
 _FLOAT_ATTRIBUTES = frozenset({model.AREA, model.WEIGHT})
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same dataset gives the same archive bytes
-_TOP_LEVEL_TAGS = ("meta", "image", "track")  # the children of <annotations> the item pass looks at
+_TOP_LEVEL_TAGS = ("meta", "image", "track")
+_READ_SHAPES = "<box>, <polygon>, <polyline> and video <track>s"  # the children of <annotations> the item pass looks at
 
 
 class SkippedAnnotationsWarning(TfodWarning):
@@ -140,6 +150,8 @@ class _Meta:
     labels: list[str] = field(default_factory=list)
     name: str | None = None
     subset: str | None = None  # a task export's <subset>
+    tasks: list[dict[str, Any]] = field(default_factory=list)  # <task>/<job> texts: a video's frames
+    video: bool = False  # <mode>interpolation</mode>: CVAT for video
 
 
 def _parse_meta(meta: Any) -> _Meta:
@@ -160,6 +172,7 @@ def _parse_meta(meta: Any) -> _Meta:
                     continue  # a label without a name is no label: it could never be used by a shape
                 if name not in result.labels:
                     result.labels.append(name)
+    result.tasks, result.video = meta_tasks(meta)
     return result
 
 
@@ -219,14 +232,13 @@ def _iterate(container: Container, label_map: LabelMap, images_dir: str | None) 
         for tag, count in sorted(skipped.items()):
             kind = "".join(char if char.isalnum() else "_" for char in tag.lower())
             report_loss(
-                f"cvat_{kind}_skipped", count, f"CVAT <{tag}> annotations skipped (tfodkit reads <box> and <polygon>)"
+                f"cvat_{kind}_skipped", count, f"CVAT <{tag}> annotations skipped (tfodkit reads {_READ_SHAPES})"
             )
     elif skipped:
         counts = ", ".join(f"{count} <{tag}>" for tag, count in sorted(skipped.items()))
         warnings.warn(
             SkippedAnnotationsWarning(
-                f"{container.path}: skipped annotations tfodkit does not model (only <box> and <polygon> are "
-                f"read): {counts}"
+                f"{container.path}: skipped annotations tfodkit does not model (only {_READ_SHAPES} are read): {counts}"
             ),
             stacklevel=2,
         )
@@ -241,32 +253,48 @@ def _iterate_source(
     skipped: Counter[str],
 ) -> Iterator[Item]:
     default_subset = source.stem_subset or "default"
-    with container.open_source(source, archive) as stream:
-        root = None
-        for element in iterparse(stream, source.where, _TOP_LEVEL_TAGS):
-            parent = element.getparent()
-            if parent is None:
-                break  # </annotations>
-            if root is None:
-                root = element.getroottree().getroot()
-            if parent is not root:
-                continue  # shapes inside an <image>: handled with their image
-            if element.tag == "meta":
-                meta = _parse_meta(element)
-                default_subset = meta.subset or source.stem_subset or "default"
-            elif element.tag == "image":
-                try:
-                    item = _image_item(element, source.where, label_map, locate, default_subset, skipped)
-                except TfodError as error:  # one bad <image>: --on-error skip counts it and goes on
-                    skip_or_raise(error)
-                else:
-                    yield item
-            elif element.tag == "track":
-                skipped["track"] += 1
-            # Free what was parsed: the element, and the already handled siblings before it.
-            element.clear(keep_tail=False)
-            while element.getprevious() is not None:
-                del root[0]
+    meta = _Meta()
+    images = 0
+    index: FrameIndex | None = None  # a video's shapes by frame, made at its first <track>
+    try:
+        with container.open_source(source, archive) as stream:
+            root = None
+            for element in iterparse(stream, source.where, _TOP_LEVEL_TAGS):
+                parent = element.getparent()
+                if parent is None:
+                    break  # </annotations>
+                if root is None:
+                    root = element.getroottree().getroot()
+                if parent is not root:
+                    continue  # shapes inside an <image>: handled with their image
+                if element.tag == "meta":
+                    meta = _parse_meta(element)
+                    default_subset = meta.subset or source.stem_subset or "default"
+                elif element.tag == "image":
+                    images += 1
+                    try:
+                        item = _image_item(element, source.where, label_map, locate, default_subset, skipped)
+                    except TfodError as error:  # one bad <image>: --on-error skip counts it and goes on
+                        skip_or_raise(error)
+                    else:
+                        yield item
+                elif element.tag == "track":
+                    index = index or FrameIndex()
+                    try:
+                        index_track(element, source.where, label_map, meta.tasks, default_subset, index, skipped)
+                    except TfodError as error:  # one bad <track>: --on-error skip counts it and goes on
+                        skip_or_raise(error)
+                # Free what was parsed: the element, and the already handled siblings before it.
+                element.clear(keep_tail=False)
+                while element.getprevious() is not None:
+                    del root[0]
+        if images and index is not None:  # CVAT for images: shapes belong to <image>s; tracks beside them are not
+            skipped["track"] += index.tracks
+        elif index is not None or meta.video:
+            yield from frame_items(index, meta.tasks, default_subset, locate)
+    finally:
+        if index is not None:
+            index.close()
 
 
 def _checked_image_name(name: str | None, where: str, line: int | None) -> str:
@@ -360,6 +388,11 @@ def _typed_value(name: str, text: str) -> Any:
             return float(text)
         except ValueError:
             return text
+    if name == TRACK_ID:  # written by a video read: an int, as CVAT numbers tracks
+        try:
+            return int(text)
+        except ValueError:
+            return text
     return text
 
 
@@ -381,6 +414,7 @@ def _read_shape(element: Any, where: str, label_map: LabelMap, size: tuple[int |
     if label is None:
         raise FormatError(f"<{element.tag}> has no label", path=where, line=element.sourceline)
     polygon = None
+    free: dict[str, Any] = {}
     if element.tag == "box":
         box = (
             _float_attribute(element, values, "xtl", where),
@@ -392,6 +426,8 @@ def _read_shape(element: Any, where: str, label_map: LabelMap, size: tuple[int |
         polygon = _points(element, values, where)
         low, high = polygon.min(axis=0), polygon.max(axis=0)
         box = (float(low[0]), float(low[1]), float(high[0]), float(high[1]))
+        if element.tag == "polyline":
+            free[SHAPE] = POLYLINE  # an open line: its points in polygons, written back as <polyline>
 
     def fail(index: int, message: str) -> FormatError:
         return FormatError(f"<{element.tag}>: {message}", path=where, line=element.sourceline)
@@ -403,7 +439,6 @@ def _read_shape(element: Any, where: str, label_map: LabelMap, size: tuple[int |
     rotation = None
     if values.get(ROTATION) is not None:
         rotation = _float_attribute(element, values, ROTATION, where)
-    free: dict[str, Any] = {}
     for child in element:
         if child.tag != "attribute":
             continue
@@ -439,7 +474,7 @@ def _image_item(
     subset = values.get("subset") or default_subset
     shapes = []
     for child in element:
-        if child.tag in ("box", "polygon"):
+        if child.tag in VIDEO_SHAPES:  # <box>, <polygon>, <polyline>
             shapes.append(_read_shape(child, where, label_map, (width, height)))
         elif isinstance(child.tag, str):
             skipped[child.tag] += 1
