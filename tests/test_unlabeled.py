@@ -156,3 +156,13 @@ def test_label_conflicts_in_records_name_the_file_and_record(tmp_path: Path) -> 
     negative = datumaro_records(tmp_path / "neg" / "in.tfrecord", [(1, b"car"), (-2, b"")])
     with pytest.raises(FormatError, match=r"record 0: object 1: image/object/class/label is -2, a negative label id"):
         list(read_dataset(str(negative)))
+
+
+def test_info_names_unlabeled_objects_as_such(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    records = datumaro_records(tmp_path / "d.tfrecord")
+    (tmp_path / "label_map.pbtxt").write_text("item {\n  id: 1\n  name: 'car'\n}\n")
+    assert run("info", str(records), "--json") == 0
+    assert json.loads(capsys.readouterr().out)["labels_in_records"] == {"car": 1, "(no label)": 1}
+    assert run("info", str(records)) == 0
+    printed = capsys.readouterr().out
+    assert "Labels used by objects: 2" in printed and "not in the label map" not in printed

@@ -113,6 +113,8 @@ def info_command(
 
 
 def _print_info(report: Any) -> None:
+    from tfodkit.inspection import info
+
     console = _console()
     console.print(
         f"[bold]{report.source}[/] ({report.format}): {report.records} records, {report.objects} objects, "
@@ -170,7 +172,11 @@ def _print_info(report: Any) -> None:
         console.print("Label map: none found (labels come from class/text or ids)")
     if report.labels_in_records:
         in_map = set(report.label_map.names) if report.label_map is not None else set()
-        unknown = [name for name in report.labels_in_records if report.label_map is not None and name not in in_map]
+        unknown = [
+            name
+            for name in report.labels_in_records
+            if report.label_map is not None and name not in in_map and name != info.UNLABELED
+        ]
         console.print(
             f"Labels used by objects: {len(report.labels_in_records)}"
             + (f" ([red]not in the label map: {', '.join(unknown[:10])}[/])" if unknown else "")

@@ -181,9 +181,16 @@ def _record_info(path: str, format_name: str, label_map: str | None) -> InfoRepo
             report.labels_in_records[key.decode("utf-8", "replace")] += count
         else:
             known = report.label_map.name_of(key) if report.label_map is not None else None
-            report.labels_in_records[known or f"label_{key}"] += count
+            report.labels_in_records[known or _unknown_label_name(key)] += count
     report.missing_shards = _missing_shards(report.files)
     return report
+
+
+UNLABELED = "(no label)"  # objects with class/label 0 and no class/text: Datumaro's unlabeled objects
+
+
+def _unknown_label_name(label_id: int) -> str:
+    return UNLABELED if label_id == 0 else f"label_{label_id}"
 
 
 def _read_file(
@@ -271,7 +278,7 @@ def _dataset_info(path: str, format_name: str, label_map: str | None, images_dir
         report.objects += count
         report.objects_per_subset[item.subset] = report.objects_per_subset.get(item.subset, 0) + count
         for label_id in item.objects.label_ids.tolist():
-            report.labels_in_records[dataset.label_map.name_of(label_id) or f"label_{label_id}"] += 1
+            report.labels_in_records[dataset.label_map.name_of(label_id) or _unknown_label_name(label_id)] += 1
         if count:
             for column in item.objects.attributes:
                 attributes[column] += 1
