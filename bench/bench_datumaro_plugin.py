@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import markdown_table, python_for, run_process  # noqa: E402
+from results import record  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "out" / "datumaro_plugin_bench"
@@ -108,9 +109,22 @@ def main() -> None:
             outputs[name] = out
         rows.append((name, statistics.median(walls), statistics.median(cpus), max(rss)))
     print(f"dataset.export(..., 'tf_detection_api', save_media=True), {args.images} images, median of {args.runs}")
-    print(markdown_table(rows, baseline="tfodkit plugin"))
-    for note in check(images, outputs):
+    table = markdown_table(rows, baseline="tfodkit plugin")
+    print(table)
+    notes = check(images, outputs)
+    for note in notes:
         print(note)
+    (_, ours, _, our_rss), (_, theirs, _, their_rss) = rows
+    record(
+        "D1",
+        title=f"Datumaro `dataset.export(..., 'tf_detection_api', save_media=True)`, {args.images} images",
+        result=f"tfodkit plugin {ours:.2f} s / {our_rss:.0f} MB, Datumaro's TF plugin {theirs:.2f} s / "
+        f"{their_rss:.0f} MB ({theirs / ours:.1f}x); {notes[-2].split(': ', 1)[1]}",
+        target="faster than Datumaro's TF plugin, original image bytes",
+        met=ours < theirs,
+        table=table,
+        figures={"tfodkit_s": ours, "datumaro_s": theirs, "tfodkit_rss": our_rss, "datumaro_rss": their_rss},
+    )
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ With ``--only``, the figures not run keep their rows from the last run that save
 | X1 | CVAT XML export with images vs Datumaro | bench_export.py | .venv |
 | X2 | CVAT XML reading vs Datumaro (no saved headline: not in the summary) | bench_cvat_xml.py | .venv |
 | S1 | 10,000 and 100,000 images vs the byte-work floor, 1 vs 2 workers | bench_scale.py | .venv |
+| D1 | Datumaro export through tfodkit's plugin vs Datumaro's TF plugin | bench_datumaro_plugin.py | .venv-interop |
 | S2 | start-up: `tfod --help`, `tfod info small.tfrecord` beside `python -c pass` | bench_startup.py | .venv |
 """
 
@@ -98,6 +99,12 @@ BENCHES = [
         ".venv",
         {"S1": "10,000 / 100,000 images vs the byte-work floor, 1 vs 2 workers"},
         ["--images", "1000,3000"],
+    ),
+    Bench(
+        "bench_datumaro_plugin.py",
+        ".venv-interop",
+        {"D1": "Datumaro export through tfodkit's plugin vs Datumaro's TF plugin, 1,000 images"},
+        ["--images", "100", "--runs", "1"],
     ),
     Bench(
         "bench_startup.py",
