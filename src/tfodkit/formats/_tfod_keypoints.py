@@ -108,7 +108,7 @@ def _trimmed(names: list[str]) -> list[str]:
     end = len(names)
     while end and names[end - 1] == str(end):
         end -= 1
-    return names[:end]  # all numbered: no names to learn
+    return names[:end] if end else names  # all numbered: the numbers are the names
 
 
 def _values(features: Mapping[str, Any], key: str, fail: Callable[[str], FormatError]) -> np.ndarray:
