@@ -51,6 +51,7 @@ from tfodkit.formats._yolo_pose import (
     name_points,
     point_count,
     pose_shape,
+    split_pose_line,
 )
 from tfodkit.losses import Tally, count_dropped_attributes, count_image_losses, count_shape_losses, tallied
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects
