@@ -9,7 +9,8 @@ Reading (streaming: lxml ``iterparse``, each ``<image>`` element cleared once tu
   absent), ``rotation`` (float, a rotated box, only when some object has one) and each ``<attribute>`` as a
   column of strings (None where an object lacks it; ``difficult``, ``truncated``, ``is_crowd``, ``group_of``
   are read back as bools and ``area``, ``weight`` as floats, as written by other formats);
-- ``<polyline>``, ``<points>``, ``<mask>``, ``<ellipse>``, ``<cuboid>``, ``<skeleton>``, ``<tag>`` and
+- ``<points>`` and ``<skeleton>`` give an object with keypoints (see :mod:`tfodkit.formats._cvat_keypoints`);
+- ``<polyline>``, ``<mask>``, ``<ellipse>``, ``<cuboid>``, ``<tag>`` and
   video ``<track>`` elements are skipped, with ONE warning per pass counting each kind;
 - the subset is the image's ``subset`` attribute (project exports), else the task's ``<subset>``, else the
   file stem for ``<subset>.xml`` files (Datumaro's layout), else ``default``;
@@ -49,10 +50,11 @@ from typing import Any
 
 import numpy as np
 
-from tfodkit import model
+from tfodkit import keypoints, model
 from tfodkit.boxes import checked_boxes, clipped_points
 from tfodkit.errors import FormatError, TfodError, TfodWarning
 from tfodkit.formats import IMAGES_DIR, SAVE_IMAGES
+from tfodkit.formats._cvat_keypoints import merge_skeletons, read_points, skeleton_labels
 from tfodkit.formats._cvat_xml_document import ROTATION, write_body, write_document
 from tfodkit.formats._cvat_xml_sources import (
     ANNOTATIONS_XML,
@@ -77,7 +79,7 @@ WRITE_OPTIONS = (SAVE_IMAGES.with_default(None),)  # None: embed when the input 
 
 
 # Elements of an <image> (and top-level <track>s) read as nothing but a count in the warning.
-SKIPPED_SHAPES = ("polyline", "points", "mask", "ellipse", "cuboid", "skeleton", "tag", "track")
+SKIPPED_SHAPES = ("polyline", "mask", "ellipse", "cuboid", "tag", "track")
 _BOOL_ATTRIBUTES = frozenset({model.DIFFICULT, model.TRUNCATED, model.IS_CROWD, model.GROUP_OF})
 _FLOAT_ATTRIBUTES = frozenset({model.AREA, model.WEIGHT})
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same dataset gives the same archive bytes
@@ -140,6 +142,7 @@ class _Meta:
     labels: list[str] = field(default_factory=list)
     name: str | None = None
     subset: str | None = None  # a task export's <subset>
+    skeletons: dict[str, tuple[list[str], list[tuple[int, int]]]] = field(default_factory=dict)  # point names
 
 
 def _parse_meta(meta: Any) -> _Meta:
@@ -152,6 +155,7 @@ def _parse_meta(meta: Any) -> _Meta:
         if holder.tag == "task":
             result.subset = (holder.findtext("subset") or "").strip() or None
         for labels in holder.findall("labels"):
+            result.skeletons.update(skeleton_labels(labels))
             for label in labels.findall("label"):
                 if (label.findtext("parent") or "").strip():
                     continue  # a skeleton's point label: skeletons are skipped
@@ -200,6 +204,9 @@ def read(path: str, *, images_dir: str | None = None) -> Dataset:
             name = name or meta.name
             for label in meta.labels:
                 label_map.get_or_add(label)
+            for label, (points, skeleton) in meta.skeletons.items():
+                if label_map.id_of(label) is not None:
+                    label_map.set_keypoints(label_map.id_of(label) or 0, points, skeleton)
     if name is None:
         name = Path(path.rstrip("/")).stem if not path.endswith(ANNOTATIONS_XML) else Path(path).parent.name
     return Dataset(
@@ -373,6 +380,8 @@ class _Shape:
     group: int
     rotation: float | None
     free: dict[str, Any]
+    tag: str = "box"
+    keypoints: np.ndarray | None = None  # a <points> or <skeleton> shape's (K, 3) points
 
 
 def _read_shape(element: Any, where: str, label_map: LabelMap, size: tuple[int | None, int | None]) -> _Shape:
@@ -403,14 +412,7 @@ def _read_shape(element: Any, where: str, label_map: LabelMap, size: tuple[int |
     rotation = None
     if values.get(ROTATION) is not None:
         rotation = _float_attribute(element, values, ROTATION, where)
-    free: dict[str, Any] = {}
-    for child in element:
-        if child.tag != "attribute":
-            continue
-        name = child.get("name")
-        if name is None:
-            raise FormatError("<attribute> has no name", path=where, line=child.sourceline)
-        free[name] = _typed_value(name, child.text or "")
+    free = _free_attributes(element, where)
     return _Shape(
         box=box,
         label_id=label_map.get_or_add(label) if label else 0,  # label="": an unlabeled object (id 0, no entry)
@@ -420,6 +422,49 @@ def _read_shape(element: Any, where: str, label_map: LabelMap, size: tuple[int |
         group=_int_attribute(element, values, "group_id", where, 0) or 0,
         rotation=rotation,
         free=free,
+    )
+
+
+def _free_attributes(element: Any, where: str) -> dict[str, Any]:
+    free: dict[str, Any] = {}
+    for child in element:
+        if child.tag != "attribute":
+            continue
+        name = child.get("name")
+        if name is None:
+            raise FormatError("<attribute> has no name", path=where, line=child.sourceline)
+        free[name] = _typed_value(name, child.text or "")
+    return free
+
+
+def _read_keypoint_shape(element: Any, where: str, label_map: LabelMap, size: tuple[int | None, int | None]) -> _Shape:
+    """A ``<points>`` or ``<skeleton>``: an object with keypoints, its box around the labeled points."""
+    values = dict(element.attrib)
+    label = values.get("label")
+    if label is None:
+        raise FormatError(f"<{element.tag}> has no label", path=where, line=element.sourceline)
+    label_id = label_map.get_or_add(label) if label else 0
+    points = read_points(element, label_map, label_id, where) if label_id else None
+    if points is not None and label_id and element.tag == "points":
+        keypoints.learn_names(label_map, label_id, [str(index + 1) for index in range(len(points))])
+
+    def fail(index: int, message: str) -> FormatError:
+        return FormatError(f"<{element.tag}>: {message}", path=where, line=element.sourceline)
+
+    around = keypoints.box_around(points) if points is not None else (0.0, 0.0, 0.0, 0.0)
+    box = tuple(float(value) for value in checked_boxes(np.array([around]), *size, fail)[0])
+    labeled = points is not None and bool((points[:, 2] > 0).any())
+    return _Shape(
+        box=box,  # type: ignore[arg-type]
+        label_id=label_id,
+        polygon=None,
+        occluded=_flag_attribute(element, values, "occluded", where),
+        z_order=_int_attribute(element, values, "z_order", where, 0) or 0,
+        group=_int_attribute(element, values, "group_id", where, 0) or 0,
+        rotation=None,
+        free=_free_attributes(element, where),
+        tag=element.tag,
+        keypoints=points if labeled else None,
     )
 
 
@@ -441,9 +486,12 @@ def _image_item(
     for child in element:
         if child.tag in ("box", "polygon"):
             shapes.append(_read_shape(child, where, label_map, (width, height)))
+        elif child.tag in ("points", "skeleton"):
+            shapes.append(_read_keypoint_shape(child, where, label_map, (width, height)))
         elif isinstance(child.tag, str):
             skipped[child.tag] += 1
     attributes: dict[str, Any] = {} if frame is None else {"frame": frame}
+    shapes = merge_skeletons(shapes)
     return Item(item_id_from_name(name), locate(name, subset, width, height), _objects(shapes), subset, attributes)
 
 
@@ -457,6 +505,8 @@ def _objects(shapes: list[_Shape]) -> Objects:
     }
     if any(shape.rotation is not None for shape in shapes):
         columns[ROTATION] = [shape.rotation for shape in shapes]
+    if any(shape.keypoints is not None for shape in shapes):
+        columns[model.KEYPOINTS] = [shape.keypoints for shape in shapes]
     names = dict.fromkeys(name for shape in shapes for name in shape.free if name not in columns)
     for name in names:
         columns[name] = [shape.free.get(name) for shape in shapes]
