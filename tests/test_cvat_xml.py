@@ -165,8 +165,12 @@ def test_reads_a_realistic_task_export(tmp_path: Path) -> None:
     assert first.image.known_size == (640, 480)
     assert first.image.path == str(folder / "images" / "frame_000.jpg")
     objects = first.objects
-    np.testing.assert_array_equal(objects.boxes, [[10.5, 20.25, 100.0, 200.75], [300.0, 100.0, 350.5, 180.25]])
-    assert objects.label_ids.tolist() == [1, 2]
+    np.testing.assert_array_equal(
+        objects.boxes, [[10.5, 20.25, 100.0, 200.75], [300.0, 100.0, 350.5, 180.25], [5.0, 6.0, 5.0, 6.0]]
+    )
+    assert objects.label_ids.tolist() == [1, 2, 2]  # the <points> shape is an object with keypoints
+    assert objects.attribute("keypoints")[2].tolist() == [[5.0, 6.0, 2.0]]
+    objects = objects.select([0, 1])
     assert objects.polygons[0] == []
     np.testing.assert_array_equal(objects.polygons[1][0], [[300.0, 100.0], [350.5, 120.0], [330.0, 180.25]])
     assert objects.attribute("occluded") == [False, True]
@@ -177,8 +181,10 @@ def test_reads_a_realistic_task_export(tmp_path: Path) -> None:
 
     second = items[1]
     assert second.image.path == str(folder / "images" / "sub" / "frame_001.jpg")
-    assert second.objects.label_ids.tolist() == [5]
-    assert second.objects.attribute("rotation") == [15.5]
+    assert second.objects.label_ids.tolist() == [5, 3]  # the truck and the s1 skeleton
+    assert second.objects.attribute("rotation") == [15.5, None]
+    assert second.objects.attribute("keypoints")[1].tolist() == [[54.47, 94.81, 2.0]]
+    assert dataset.label_map[3].keypoints == ("1",)  # the skeleton's sub-label
 
     third = items[2]
     assert len(third.objects) == 0 and third.image.known_size == (320, 240)
@@ -187,8 +193,9 @@ def test_reads_a_realistic_task_export(tmp_path: Path) -> None:
     skipped = [warning for warning in caught if issubclass(warning.category, SkippedAnnotationsWarning)]
     assert len(skipped) == 1, [str(warning.message) for warning in caught]
     message = str(skipped[0].message)
-    for count in ("2 <polyline>", "1 <points>", "1 <tag>", "1 <mask>", "1 <skeleton>"):
+    for count in ("2 <polyline>", "1 <tag>", "1 <mask>"):
         assert count in message
+    assert "<points>" not in message and "<skeleton>" not in message
 
 
 def test_reading_twice_gives_the_same_items_and_ids(tmp_path: Path) -> None:
@@ -268,7 +275,7 @@ def test_reads_an_fsspec_url(tmp_path: Path) -> None:
         out.write(b"jpeg bytes")
     dataset, items, _ = read_all("memory://tfodkit-cvat/task/annotations.xml")
     assert dataset.label_map.names[:2] == ["car", "person"]
-    assert [len(item.objects) for item in items] == [2, 1, 0]
+    assert [len(item.objects) for item in items] == [3, 2, 0]  # <points> and <skeleton> are objects too
     assert items[2].image.read() == b"jpeg bytes"
 
 

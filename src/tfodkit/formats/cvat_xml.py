@@ -445,8 +445,6 @@ def _read_keypoint_shape(element: Any, where: str, label_map: LabelMap, size: tu
         raise FormatError(f"<{element.tag}> has no label", path=where, line=element.sourceline)
     label_id = label_map.get_or_add(label) if label else 0
     points = read_points(element, label_map, label_id, where) if label_id else None
-    if points is not None and label_id and element.tag == "points":
-        keypoints.learn_names(label_map, label_id, [str(index + 1) for index in range(len(points))])
 
     def fail(index: int, message: str) -> FormatError:
         return FormatError(f"<{element.tag}>: {message}", path=where, line=element.sourceline)

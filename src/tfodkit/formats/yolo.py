@@ -478,7 +478,7 @@ def parse_label_file(
     label_ids: list[int] = []
     lines: list[int] = []  # of each object, for box errors
     polygons: list[list[np.ndarray]] = []
-    points: list[np.ndarray | None] = []
+    pose_points: list[np.ndarray | None] = []  # a pose dataset's keypoints, per line
     for number, line in enumerate(text.splitlines(), start=1):
         fields = line.split()
         if not fields:
@@ -494,7 +494,7 @@ def parse_label_file(
             raise FormatError(f"class {class_index} is not one of the {class_count} names", path=str(path), line=number)
         if shape is not None:  # a pose line: the box, then K points
             values, line_points = split_pose_line(values, shape, width, height, str(path), number)
-            points.append(line_points)
+            pose_points.append(line_points)
         if len(values) == 4:
             center_x, center_y, box_width, box_height = values
             boxes.append(
@@ -524,8 +524,8 @@ def parse_label_file(
 
     # Checked in pixels (not normalized): the same tolerance as every other format (see tfodkit.boxes).
     checked = checked_boxes(np.array(boxes, dtype=np.float64).reshape(-1, 4), width, height, fail)
-    polygons = [[clipped_points(shape, width, height) for shape in parts] for parts in polygons]
-    attributes: dict[str, Any] = {model.KEYPOINTS: points} if any(row is not None for row in points) else {}
+    polygons = [[clipped_points(points, width, height) for points in parts] for parts in polygons]
+    attributes: dict[str, Any] = {model.KEYPOINTS: pose_points} if any(row is not None for row in pose_points) else {}
     return Objects(
         boxes=checked, label_ids=np.array(label_ids, dtype=np.int64), polygons=polygons, attributes=attributes
     )
