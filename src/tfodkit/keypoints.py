@@ -98,3 +98,29 @@ def count_dropped(tally: Tally, objects: Objects, target: str) -> None:
     """Count the objects whose keypoints ``target`` cannot hold (a ``keypoints_dropped`` loss)."""
     count = sum(1 for points in column(objects) if points is not None)
     tally.add(KEYPOINTS_DROPPED, f"objects' keypoints not written ({target} holds no keypoints)", count)
+
+
+def change(first: np.ndarray | None, second: np.ndarray | None, tolerance: float) -> str:
+    """What differs between two objects' keypoints ("" when nothing beyond ``tolerance`` pixels).
+
+    Example:
+        >>> change(as_points([[1, 1, 2], [5, 5, 2]]), as_points([[1, 1, 2], [5, 7, 1]]), 0.5)
+        'point 2 moves by 2 px, visibility 2 -> 1'
+    """
+    if first is None and second is None:
+        return ""
+    if first is None or second is None:
+        return "keypoints only in " + ("B" if first is None else "A")
+    if len(first) != len(second):
+        return f"{len(first)} points -> {len(second)}"
+    details = []
+    for index, (a, b) in enumerate(zip(first.tolist(), second.tolist(), strict=True)):
+        parts = []
+        shift = max(abs(a[0] - b[0]), abs(a[1] - b[1]))
+        if shift > tolerance and a[2] and b[2]:
+            parts.append(f"moves by {shift:.4g} px")
+        if a[2] != b[2]:
+            parts.append(f"visibility {int(a[2])} -> {int(b[2])}")
+        if parts:
+            details.append(f"point {index + 1} " + ", ".join(parts))
+    return "; ".join(details)

@@ -119,12 +119,12 @@ def _image_element(item: Item, index: int, label_map: LabelMap, state: BodyState
             if rotation is not None and float(rotation) != 0.0:
                 shape.set(ROTATION, _number_text(rotation, what))
             shapes.append(shape)
-        points = point_column[index_in_item]
-        if points is not None:  # the box, and a <skeleton> in its group (read back as one object)
+        object_points = point_column[index_in_item]
+        if object_points is not None:  # the box, and a <skeleton> in its group (read back as one object)
             if group == 0:
                 group, next_group = next_group, next_group + 1
-            names = keypoints.names_for(label_map, label_id, len(points))
-            shapes.append(skeleton_element(image, label, points, names, functools.partial(_number_text, what=what)))
+            names = keypoints.names_for(label_map, label_id, len(object_points))
+            shapes.append(skeleton_element(image, label, object_points, names, functools.partial(_number_text, what=what)))
         declared = state.label_attributes.setdefault(label, {})
         for shape in shapes:
             shape.set("z_order", str(int(z_orders[index_in_item] or 0)))
