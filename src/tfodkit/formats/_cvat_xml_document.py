@@ -124,7 +124,8 @@ def _image_element(item: Item, index: int, label_map: LabelMap, state: BodyState
             if group == 0:
                 group, next_group = next_group, next_group + 1
             names = keypoints.names_for(label_map, label_id, len(object_points))
-            shapes.append(skeleton_element(image, label, object_points, names, functools.partial(_number_text, what=what)))
+            number = functools.partial(_number_text, what=what)
+            shapes.append(skeleton_element(image, label, object_points, names, number))
         declared = state.label_attributes.setdefault(label, {})
         for shape in shapes:
             shape.set("z_order", str(int(z_orders[index_in_item] or 0)))
