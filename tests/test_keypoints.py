@@ -233,8 +233,9 @@ def test_yolo_pose_with_two_values_a_point_and_a_short_line(tmp_path: Path) -> N
 CVAT_SKELETON = """<?xml version="1.0" encoding="utf-8"?>
 <annotations><version>1.1</version><meta><task><labels>
   <label><name>person</name><type>skeleton</type><attributes/>
-    <svg>&lt;line data-type="edge" data-node-from="2" data-node-to="1"&gt;&lt;/line&gt;&lt;circle data-node-id="1"
-      data-label-name="eye"&gt;&lt;/circle&gt;&lt;circle data-node-id="2" data-label-name="nose"&gt;&lt;/circle&gt;</svg>
+    <svg>&lt;line data-type="edge" data-node-from="2" data-node-to="1"&gt;&lt;/line&gt;
+      &lt;circle data-node-id="1" data-label-name="eye"&gt;&lt;/circle&gt;
+      &lt;circle data-node-id="2" data-label-name="nose"&gt;&lt;/circle&gt;</svg>
   </label>
   <label><name>nose</name><type>points</type><parent>person</parent></label>
   <label><name>eye</name><type>points</type><parent>person</parent></label>
