@@ -105,8 +105,12 @@ def test_record_keys_are_the_od_api_layout(tmp_path: Path) -> None:
     assert features["image/object/keypoint/visibility"].tolist() == [2, 0, 1, 0, 0, 0]
     assert features["image/object/keypoint/num"].tolist() == [2, 0]  # labeled points, as COCO's num_keypoints
     assert features["image/object/keypoint/text"] == [name.encode() for name in NAMES] + [b"1", b"2", b"3"]
+    # a record without points still has K per object when the labels name points (the decoder needs them)
     no_points = decode_example(tfod.item_to_example(items[1], person_labels()))
-    assert not any(key.startswith("image/object/keypoint/") for key in no_points)
+    assert no_points["image/object/keypoint/visibility"].tolist() == [0, 0, 0]
+    assert no_points["image/object/keypoint/num"].tolist() == [0]
+    plain = decode_example(tfod.item_to_example(items[1], LabelMap.from_names(["person"])))
+    assert not any(key.startswith("image/object/keypoint/") for key in plain)
 
 
 def test_tfrecord_round_trip_keeps_points_names_and_counts_the_skeleton(tmp_path: Path) -> None:

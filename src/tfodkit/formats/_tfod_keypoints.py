@@ -1,6 +1,7 @@
 """Keypoints in TF OD API records, in the layout ``create_coco_tf_record.py`` writes and ``tf_example_decoder`` reads.
 
-Per record, every object has the same number K of points (the decoder reshapes to ``[-1, num_keypoints, 2]``):
+Every object has the same number K of points (the decoder reshapes to ``[-1, num_keypoints, 2]``), the most
+points a label of the label map names (or an object has):
 ``keypoint/x`` and ``keypoint/y`` are K normalized values per object, flattened over the objects; ``visibility``
 K COCO visibilities per object; ``text`` K point names per object; ``num`` one value per object, its labeled
 points (COCO's ``num_keypoints``). An object without keypoints, or with fewer than K, is padded with unlabeled
@@ -28,11 +29,13 @@ from tfodkit.model import LabelMap, Objects
 
 
 def keypoint_features(objects: Objects, label_map: LabelMap, width: int, height: int) -> dict[str, Any]:
-    """The keypoint features of ``objects`` (none when no object has keypoints)."""
+    """The keypoint features of ``objects`` (none when neither the labels nor the objects have points)."""
     column = keypoints.column(objects)
-    if all(points is None for points in column):
+    # K is the same in every record of the dataset (the decoder's num_keypoints): the most points a label names;
+    # as create_coco_tf_record.py does, every object gets K points, an object without any K unlabeled ones
+    size = max([len(label.keypoints) for label in label_map] + [len(points) for points in column if points is not None])
+    if not size or not len(objects):
         return {}
-    size = max(len(points) for points in column if points is not None)
     rows = np.zeros((len(objects), size, 3), dtype=np.float64)
     names: list[bytes] = []
     for index, (points, label_id) in enumerate(zip(column, objects.label_ids.tolist(), strict=True)):
