@@ -7,7 +7,7 @@ a pose dataset's labels get the names ``"1"``, ``"2"``, … (K of them).
 Example:
     >>> parse_points([0.5, 0.5, 2, 0, 0, 0], (2, 3), 100, 50).tolist()
     [[50.0, 25.0, 2.0], [0.0, 0.0, 0.0]]
-    >>> format_points(np.array([[50.0, 25.0, 2.0]]), 2, 100, 50, str)
+    >>> format_points(np.array([[50.0, 25.0, 2.0]]), 2, 100, 50, "{:g}".format)
     ['0.5', '0.5', '2', '0', '0', '0']
 """
 

@@ -6,7 +6,7 @@ number of labeled points of each object, and labeled points lie inside the image
 Example:
     >>> features = {"image/object/keypoint/x": np.array([0.5, 1.5]), "image/object/keypoint/y": np.array([0.5, 0.5])}
     >>> [problem[3] for problem in check_keypoints(features, 1)]
-    ['point 1 is at x 1.5, y 0.5, outside [0, 1]']
+    ['point 2 is at x 1.5, y 0.5, outside [0, 1]']
 """
 
 from __future__ import annotations
