@@ -362,3 +362,16 @@ def test_read_dataset_by_name_keeps_keypoints(tmp_path: Path) -> None:
     folder = write_person_keypoints(tmp_path / "coco")
     item = next(iter(read_dataset(str(folder), "coco")))
     assert item.objects.attribute(KEYPOINTS)[0] is not None
+
+
+def test_filtering_and_merging_labels_keep_point_names_and_skeleton(tmp_path: Path) -> None:
+    from tfodkit.merge import merged_dataset
+    from tfodkit.transforms import filter_labels
+
+    dataset = Dataset(sample_items(tmp_path), person_labels())
+    kept = filter_labels(dataset, ["person"])
+    assert kept.label_map.names == ["person"] and kept.label_map[1].skeleton == tuple(SKELETON)
+    assert points_of(next(iter(kept)))[0] == EXPECTED_FIRST[0]
+    merged = merged_dataset([Dataset([], LabelMap.from_names(["dog"])), dataset])
+    list(merged)  # labels are matched while reading
+    assert merged.label_map[merged.label_map.id_of("person") or 0].keypoints == tuple(NAMES)

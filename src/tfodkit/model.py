@@ -98,13 +98,7 @@ class LabelMap:
         self._by_id: dict[int, Label] = {}
         self._id_by_name: dict[str, int] = {}
         for label in labels:
-            self.add(
-                label.name,
-                label.id,
-                display_name=label.display_name,
-                keypoints=label.keypoints,
-                skeleton=label.skeleton,
-            )
+            self.add_copy(label, label.id)
 
     @classmethod
     def from_names(cls, names: Iterable[str], first_id: int = 1) -> LabelMap:
@@ -140,6 +134,12 @@ class LabelMap:
         self._by_id[id] = Label(id, name, display_name, *_checked_keypoints(name, keypoints, skeleton))
         self._id_by_name[name] = id
         return id
+
+    def add_copy(self, label: Label, id: int | None = None) -> int:
+        """Add ``label`` with its display name, point names and skeleton, under ``id`` (see :meth:`add`)."""
+        return self.add(
+            label.name, id, display_name=label.display_name, keypoints=label.keypoints, skeleton=label.skeleton
+        )
 
     def set_keypoints(self, id: int, keypoints: Sequence[str], skeleton: Sequence[Sequence[int]] = ()) -> None:
         """Give label ``id`` its point names and skeleton (a reader that learns them from the data).
