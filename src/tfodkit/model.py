@@ -97,6 +97,7 @@ class LabelMap:
     def __init__(self, labels: Iterable[Label] = ()) -> None:
         self._by_id: dict[int, Label] = {}
         self._id_by_name: dict[str, int] = {}
+        self._max_keypoints = 0  # per-record writers ask for it: a counter, not a pass over the labels
         for label in labels:
             self.add_copy(label, label.id)
 
@@ -133,6 +134,7 @@ class LabelMap:
             raise LabelMapError(f"label name {name!r} is used twice (ids {self._id_by_name[name]} and {id})")
         self._by_id[id] = Label(id, name, display_name, *_checked_keypoints(name, keypoints, skeleton))
         self._id_by_name[name] = id
+        self._max_keypoints = max(self._max_keypoints, len(keypoints))
         return id
 
     def add_copy(self, label: Label, id: int | None = None) -> int:
@@ -153,11 +155,12 @@ class LabelMap:
         label = self._by_id[int(id)]
         names, pairs = _checked_keypoints(label.name, keypoints, skeleton)
         self._by_id[int(id)] = Label(label.id, label.name, label.display_name, names, pairs)
+        self._max_keypoints = max(len(other.keypoints) for other in self._by_id.values())
 
     @property
-    def has_keypoints(self) -> bool:
-        """True when a label names keypoints."""
-        return any(label.keypoints for label in self._by_id.values())
+    def max_keypoints(self) -> int:
+        """The most points a label names (0: no label names keypoints); kept up to date, not recounted."""
+        return self._max_keypoints
 
     def next_id(self) -> int:
         return max(self._by_id, default=0) + 1

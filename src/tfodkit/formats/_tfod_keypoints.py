@@ -33,7 +33,7 @@ def keypoint_features(objects: Objects, label_map: LabelMap, width: int, height:
     column = keypoints.column(objects)
     # K is the same in every record of the dataset (the decoder's num_keypoints): the most points a label names;
     # as create_coco_tf_record.py does, every object gets K points, an object without any K unlabeled ones
-    size = max([len(label.keypoints) for label in label_map] + [len(points) for points in column if points is not None])
+    size = max([label_map.max_keypoints] + [len(points) for points in column if points is not None])
     if not size or not len(objects):
         return {}
     rows = np.zeros((len(objects), size, 3), dtype=np.float64)

@@ -92,7 +92,7 @@ def format_points(
 
 def point_count(label_map: LabelMap) -> int:
     """K of a pose dataset written from ``label_map``: the most points a label names (0: not a pose dataset)."""
-    return max((len(label.keypoints) for label in label_map), default=0)
+    return label_map.max_keypoints
 
 
 def count_cut(points: Sequence[np.ndarray | None], count: int) -> int:
