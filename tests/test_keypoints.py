@@ -375,3 +375,14 @@ def test_filtering_and_merging_labels_keep_point_names_and_skeleton(tmp_path: Pa
     merged = merged_dataset([Dataset([], LabelMap.from_names(["dog"])), dataset])
     list(merged)  # labels are matched while reading
     assert merged.label_map[merged.label_map.id_of("person") or 0].keypoints == tuple(NAMES)
+
+
+def test_cvat_points_of_a_plain_label_stay_points(tmp_path: Path) -> None:
+    labels = LabelMap.from_names(["corner"])
+    points = np.array([[1.0, 2.0, 2.0], [3.5, 4.0, 2.0]])
+    objects = Objects.from_boxes([[0, 0, 10, 10]], [1], **{KEYPOINTS: [points]})
+    cvat_xml.write(Dataset([Item("a", ImageRef("a.png", width=20, height=20), objects)], labels), str(tmp_path / "c"))
+    text = (tmp_path / "c" / "annotations.xml").read_text()
+    assert '<points label="corner" points="1.0,2.0;3.5,4.0" z_order="0" group_id="1"/>' in text
+    item = next(iter(cvat_xml.read(str(tmp_path / "c"))))
+    assert item.objects.boxes.tolist() == [[0.0, 0.0, 10.0, 10.0]] and points_of(item) == [points.tolist()]

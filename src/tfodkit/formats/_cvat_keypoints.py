@@ -7,8 +7,8 @@
   ``occluded="1"``, else visible; the point order is the order of the label's sub-labels in ``<meta>``
   (``<label><name>nose</name><parent>person</parent></label>``), the skeleton lines its ``<svg>``'s
   ``<line data-node-from data-node-to>`` between ``<circle data-node-id data-label-name>`` nodes;
-- a ``<skeleton>`` sharing a non-zero ``group_id`` with a ``<box>`` of the same label is that box's keypoints
-  (how the writer keeps an object's own box beside its skeleton).
+- a ``<skeleton>`` (or ``<points>``) sharing a non-zero ``group_id`` with a ``<box>`` of the same label is that
+  box's keypoints (how the writer keeps an object's own box beside its points).
 
 Example:
     >>> parse_svg('<line data-node-from="1" data-node-to="2"></line><circle data-node-id="1" '
@@ -111,16 +111,30 @@ def _coordinates(text: str | None, element: Any, where: str) -> np.ndarray:
 
 
 def merge_skeletons(shapes: list[Any]) -> list[Any]:
-    """Shapes with each grouped ``<skeleton>`` folded into the ``<box>`` of its label and group (its keypoints)."""
+    """Shapes with each grouped ``<skeleton>``/``<points>`` folded into the ``<box>`` of its label and group."""
     boxes = {(shape.label_id, shape.group): shape for shape in shapes if shape.group and shape.tag == "box"}
     kept = []
     for shape in shapes:
-        owner = boxes.get((shape.label_id, shape.group)) if shape.tag == "skeleton" and shape.group else None
+        grouped = shape.tag in ("skeleton", "points") and shape.group
+        owner = boxes.get((shape.label_id, shape.group)) if grouped else None
         if owner is not None and owner.keypoints is None:
             owner.keypoints = shape.keypoints
         else:
             kept.append(shape)
     return kept
+
+
+def keypoint_element(parent: Any, label: str, points: np.ndarray, names: tuple[str, ...], number: Any) -> Any:
+    """The shape of an object's keypoints: a ``<skeleton>`` when its label names the points; else, when every point
+    is visible, ``<points>`` (how CVAT holds a point set of a plain label); else a ``<skeleton>`` with numbered points.
+    """
+    if not names and (points[:, 2] == keypoints.VISIBLE).all():
+        element = etree.SubElement(parent, "points")
+        element.set("label", label)
+        element.set("points", ";".join(f"{number(x)},{number(y)}" for x, y, _ in points.tolist()))
+        return element
+    numbered = [names[index] if index < len(names) else str(index + 1) for index in range(len(points))]
+    return skeleton_element(parent, label, points, numbered, number)
 
 
 def skeleton_element(parent: Any, label: str, points: np.ndarray, names: list[str], number: Any) -> Any:

@@ -19,7 +19,7 @@ from lxml import etree
 
 from tfodkit import keypoints, model
 from tfodkit.errors import FormatError
-from tfodkit.formats._cvat_keypoints import meta_skeleton, skeleton_element
+from tfodkit.formats._cvat_keypoints import keypoint_element, meta_skeleton
 from tfodkit.losses import report_loss
 from tfodkit.model import Dataset, Item, LabelMap
 
@@ -123,9 +123,8 @@ def _image_element(item: Item, index: int, label_map: LabelMap, state: BodyState
         if object_points is not None:  # the box, and a <skeleton> in its group (read back as one object)
             if group == 0:
                 group, next_group = next_group, next_group + 1
-            names = keypoints.names_for(label_map, label_id, len(object_points))
             number = functools.partial(_number_text, what=what)
-            shapes.append(skeleton_element(image, label, object_points, names, number))
+            shapes.append(keypoint_element(image, label, object_points, label_map[label_id].keypoints, number))
         declared = state.label_attributes.setdefault(label, {})
         for shape in shapes:
             shape.set("z_order", str(int(z_orders[index_in_item] or 0)))
