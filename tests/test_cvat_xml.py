@@ -166,9 +166,12 @@ def test_reads_a_realistic_task_export(tmp_path: Path) -> None:
     assert first.image.path == str(folder / "images" / "frame_000.jpg")
     objects = first.objects
     np.testing.assert_array_equal(
-        objects.boxes, [[10.5, 20.25, 100.0, 200.75], [300.0, 100.0, 350.5, 180.25], [1.0, 2.0, 3.0, 4.0]]
+        objects.boxes,
+        [[10.5, 20.25, 100.0, 200.75], [300.0, 100.0, 350.5, 180.25], [1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 5.0, 6.0]],
     )
-    assert objects.label_ids.tolist() == [1, 2, 1]
+    assert objects.label_ids.tolist() == [1, 2, 1, 2]  # the <points> shape is an object with keypoints
+    assert objects.attribute("keypoints")[3].tolist() == [[5.0, 6.0, 2.0]]
+    objects = objects.select([0, 1, 2])
     assert objects.polygons[0] == []
     np.testing.assert_array_equal(objects.polygons[1][0], [[300.0, 100.0], [350.5, 120.0], [330.0, 180.25]])
     np.testing.assert_array_equal(objects.polygons[2][0], [[1.0, 2.0], [3.0, 4.0]])  # the <polyline>
@@ -181,8 +184,10 @@ def test_reads_a_realistic_task_export(tmp_path: Path) -> None:
 
     second = items[1]
     assert second.image.path == str(folder / "images" / "sub" / "frame_001.jpg")
-    assert second.objects.label_ids.tolist() == [5, 1]
-    assert second.objects.attribute("rotation") == [15.5, None]
+    assert second.objects.label_ids.tolist() == [5, 3, 1]  # the truck, the s1 skeleton and a polyline
+    assert second.objects.attribute("rotation") == [15.5, None, None]
+    assert second.objects.attribute("keypoints")[1].tolist() == [[54.47, 94.81, 2.0]]
+    assert dataset.label_map[3].keypoints == ("1",)  # the skeleton's sub-label
 
     third = items[2]
     assert len(third.objects) == 0 and third.image.known_size == (320, 240)
@@ -191,9 +196,8 @@ def test_reads_a_realistic_task_export(tmp_path: Path) -> None:
     skipped = [warning for warning in caught if issubclass(warning.category, SkippedAnnotationsWarning)]
     assert len(skipped) == 1, [str(warning.message) for warning in caught]
     message = str(skipped[0].message)
-    assert "2 <polyline>" not in message  # read now
-    for count in ("1 <points>", "1 <tag>", "1 <mask>", "1 <skeleton>"):
-        assert count in message
+    counts = message.rpartition(": ")[2]
+    assert counts == "1 <mask>, 1 <tag>"  # <polyline>, <points> and <skeleton> are read now
 
 
 def test_reading_twice_gives_the_same_items_and_ids(tmp_path: Path) -> None:
@@ -273,7 +277,7 @@ def test_reads_an_fsspec_url(tmp_path: Path) -> None:
         out.write(b"jpeg bytes")
     dataset, items, _ = read_all("memory://tfodkit-cvat/task/annotations.xml")
     assert dataset.label_map.names[:2] == ["car", "person"]
-    assert [len(item.objects) for item in items] == [3, 2, 0]
+    assert [len(item.objects) for item in items] == [4, 3, 0]  # polylines, <points> and <skeleton> are objects too
     assert items[2].image.read() == b"jpeg bytes"
 
 

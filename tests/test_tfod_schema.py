@@ -106,12 +106,12 @@ def test_class_text_wins_and_new_names_keep_their_ids() -> None:
 def test_unknown_keys_survive_a_round_trip(dataset: Dataset) -> None:
     item = next(iter(dataset))
     features = decode_example(tfod.item_to_example(item, dataset.label_map))
-    features["image/object/keypoint/x"] = np.array([0.5, 0.25], np.float32)
+    features["image/object/densepose/x"] = np.array([0.5, 0.25], np.float32)  # keypoints are modelled now
     features["my/custom"] = [b"\xff\x00raw"]
     back = tfod.example_to_item(features, dataset.label_map)
     again = decode_example(tfod.item_to_example(back, dataset.label_map))
     assert again["my/custom"] == [b"\xff\x00raw"]
-    assert again["image/object/keypoint/x"].tolist() == [0.5, 0.25]
+    assert again["image/object/densepose/x"].tolist() == [0.5, 0.25]
 
 
 def test_list_lengths_that_disagree_name_the_record(tmp_path: Path) -> None:

@@ -8,7 +8,10 @@ maps written by hand, by the TF OD API, by Datumaro/CVAT or by Open Images tools
   octal ``\\NNN``, hex ``\\xNN``, ``\\uXXXX``, ``\\UXXXXXXXX``; octal and hex escapes are bytes, the whole
   string must be UTF-8), adjacent strings concatenated (``"a" "b"``), ``#`` comments;
 - unknown fields are skipped, whatever their shape (``frequency: FREQUENT``, ``ancestor_ids: [1, 2]``,
-  ``keypoints { id: 1 label: "nose" }``, ``[ext.field] { }``).
+  ``[ext.field] { }``);
+- an item's ``keypoints { id: 0 label: "nose" }`` blocks (the OD API's ``KeypointMap``) are the label's point
+  names, ordered by their ids (0-based point indices, as the OD API's keypoint configs number them); the writer
+  writes them back the same way. A skeleton has no place in ``label_map.pbtxt``.
 
 Choices (documented behaviour, tested):
 
@@ -101,6 +104,8 @@ def format_label_map(label_map: LabelMap) -> str:
         lines = ["item {", f"  id: {int(label.id)}", f"  name: {quote_string(label.name)}"]
         if label.display_name is not None:
             lines.append(f"  display_name: {quote_string(label.display_name)}")
+        for index, point in enumerate(label.keypoints):
+            lines.append(f"  keypoints {{\n    id: {index}\n    label: {quote_string(point)}\n  }}")
         lines.append("}")
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks)
@@ -527,15 +532,19 @@ def _build_label_map(fields: list[_Field], path: str | None) -> LabelMap:
                 )
             line_of_id[label.id] = token.line
             line_of_name[label.name] = token.line
-            label_map.add(label.name, label.id, display_name=label.display_name)
+            label_map.add(label.name, label.id, display_name=label.display_name, keypoints=label.keypoints)
     return label_map
 
 
 def _item_to_label(message: list[_Field], item_token: _Token, path: str | None) -> Label:
     values: dict[str, tuple[_Field, str | int]] = {}
+    points: dict[int, str] = {}
     for field in message:
+        if field.name == "keypoints":
+            _add_keypoint(field, points, path)
+            continue
         if field.name not in ("id", "name", "display_name"):
-            continue  # keypoints, ancestor_ids, frequency, ...: tolerated and skipped
+            continue  # ancestor_ids, frequency, ...: tolerated and skipped
         if field.name in values:
             raise _field_error(f"field {field.name!r} is given twice in one item", field.token, path)
         if field.scalar is None:
@@ -565,7 +574,31 @@ def _item_to_label(message: list[_Field], item_token: _Token, path: str | None) 
             id_field.token,
             path,
         )
-    return Label(label_id, name, display_name)
+    if points and sorted(points) != list(range(len(points))):
+        raise _field_error(
+            f"keypoint ids of {name!r} are {sorted(points)}; they must number the points 0, 1, 2, … without gaps",
+            item_token,
+            path,
+        )
+    return Label(label_id, name, display_name, tuple(points[index] for index in sorted(points)))
+
+
+def _add_keypoint(field: _Field, points: dict[int, str], path: str | None) -> None:
+    """One ``keypoints { id: 0 label: "nose" }`` block of an item into ``points`` (id -> name)."""
+    if field.message is None:
+        raise _field_error("'keypoints' must be a message: keypoints { id: 0 label: 'nose' }", field.token, path)
+    point_id: int | None = None
+    label = ""
+    for entry in field.message:
+        if entry.name == "id" and entry.scalar is not None:
+            point_id = _integer_value(entry, path)
+        elif entry.name == "label" and entry.scalar is not None:
+            label = _text_value(entry, path)
+    if point_id is None or point_id < 0:
+        raise _field_error("a 'keypoints' block needs an 'id' of 0 or more", field.token, path)
+    if point_id in points:
+        raise _field_error(f"keypoint id {point_id} is used twice in one item", field.token, path)
+    points[point_id] = label or str(point_id + 1)
 
 
 def _integer_value(field: _Field, path: str | None) -> int:

@@ -176,6 +176,10 @@ def count_dropped_attributes(
     for name, column in columns.items():
         if name in kept:
             continue
+        if name == "keypoints":  # tfodkit.model.KEYPOINTS: a kind of its own, not an attribute value
+            dropped = sum(1 for index, value in enumerate(column) if index not in skip and value is not None)
+            tally.add("keypoints_dropped", f"objects' keypoints not written ({target} holds no keypoints)", dropped)
+            continue
         count = sum(1 for index, value in enumerate(column) if index not in skip and has_value(value))
         if count:
             tally.add(

@@ -91,7 +91,7 @@ def merged_dataset(
                 found = target.id_of(label.name)
                 if found is None:
                     keep_id = index == 0 and label.id not in target
-                    found = target.add(label.name, label.id if keep_id else None, display_name=label.display_name)
+                    found = target.add_copy(label, label.id if keep_id else None)  # points and skeleton too
                 id_maps[index][label.id] = found
 
     for index in range(len(datasets)):

@@ -42,18 +42,39 @@ GROUP_OF = "group_of"  # Open Images / TF image/object/group_of (bool)
 WEIGHT = "weight"  # TF image/object/weight (float)
 Z_ORDER = "z_order"  # CVAT z_order (int)
 GROUP = "group"  # CVAT group / COCO instance parts: objects sharing a non-zero group are one instance (int)
+# Per object None or a (K, 3) float64 array: x, y in absolute pixels and COCO's visibility (0 not labeled, 1 labeled
+# but not visible, 2 visible); an unlabeled point has x = y = 0. Point names and skeleton live on the Label.
+KEYPOINTS = "keypoints"
 
-WELL_KNOWN_ATTRIBUTES = (DIFFICULT, TRUNCATED, POSE, OCCLUDED, IS_CROWD, AREA, GROUP_OF, WEIGHT, Z_ORDER, GROUP)
+WELL_KNOWN_ATTRIBUTES = (
+    DIFFICULT,
+    TRUNCATED,
+    POSE,
+    OCCLUDED,
+    IS_CROWD,
+    AREA,
+    GROUP_OF,
+    WEIGHT,
+    Z_ORDER,
+    GROUP,
+    KEYPOINTS,
+)
 
 
 # --------------------------------------------------------------------------------------------- label map
 @dataclass(frozen=True)
 class Label:
-    """One label-map entry: ``id`` (1-based, 0 only for ``background``), ``name`` and optional ``display_name``."""
+    """One label-map entry: ``id`` (1-based, 0 only for ``background``), ``name`` and optional ``display_name``.
+
+    ``keypoints`` names the points of the label's objects, in order (COCO category ``keypoints``, the OD API's
+    ``keypoints { id label }`` blocks); ``skeleton`` the lines between them as 1-based index pairs, as COCO writes.
+    """
 
     id: int
     name: str
     display_name: str | None = None
+    keypoints: tuple[str, ...] = ()
+    skeleton: tuple[tuple[int, int], ...] = ()
 
 
 class LabelMap:
@@ -76,16 +97,28 @@ class LabelMap:
     def __init__(self, labels: Iterable[Label] = ()) -> None:
         self._by_id: dict[int, Label] = {}
         self._id_by_name: dict[str, int] = {}
+        self._max_keypoints = 0  # per-record writers ask for it: a counter, not a pass over the labels
         for label in labels:
-            self.add(label.name, label.id, display_name=label.display_name)
+            self.add_copy(label, label.id)
 
     @classmethod
     def from_names(cls, names: Iterable[str], first_id: int = 1) -> LabelMap:
         """Number ``names`` from ``first_id`` on, in order."""
         return cls(Label(first_id + index, name) for index, name in enumerate(names))
 
-    def add(self, name: str, id: int | None = None, *, display_name: str | None = None) -> int:
-        """Add a label and return its id (the next free id after the largest one when ``id`` is None)."""
+    def add(
+        self,
+        name: str,
+        id: int | None = None,
+        *,
+        display_name: str | None = None,
+        keypoints: Sequence[str] = (),
+        skeleton: Sequence[Sequence[int]] = (),
+    ) -> int:
+        """Add a label and return its id (the next free id after the largest one when ``id`` is None).
+
+        ``keypoints`` are the label's point names, ``skeleton`` 1-based pairs of point indices (see :class:`Label`).
+        """
         if id is None:
             id = self.next_id()
         if id < 0:
@@ -99,9 +132,35 @@ class LabelMap:
             raise LabelMapError(f"label id {id} is used twice ({self._by_id[id].name!r} and {name!r})")
         if name in self._id_by_name:
             raise LabelMapError(f"label name {name!r} is used twice (ids {self._id_by_name[name]} and {id})")
-        self._by_id[id] = Label(id, name, display_name)
+        self._by_id[id] = Label(id, name, display_name, *_checked_keypoints(name, keypoints, skeleton))
         self._id_by_name[name] = id
+        self._max_keypoints = max(self._max_keypoints, len(keypoints))
         return id
+
+    def add_copy(self, label: Label, id: int | None = None) -> int:
+        """Add ``label`` with its display name, point names and skeleton, under ``id`` (see :meth:`add`)."""
+        return self.add(
+            label.name, id, display_name=label.display_name, keypoints=label.keypoints, skeleton=label.skeleton
+        )
+
+    def set_keypoints(self, id: int, keypoints: Sequence[str], skeleton: Sequence[Sequence[int]] = ()) -> None:
+        """Give label ``id`` its point names and skeleton (a reader that learns them from the data).
+
+        Example:
+            >>> label_map = LabelMap.from_names(["person"])
+            >>> label_map.set_keypoints(1, ["nose", "neck"], [(1, 2)])
+            >>> label_map[1].keypoints, label_map[1].skeleton
+            (('nose', 'neck'), ((1, 2),))
+        """
+        label = self._by_id[int(id)]
+        names, pairs = _checked_keypoints(label.name, keypoints, skeleton)
+        self._by_id[int(id)] = Label(label.id, label.name, label.display_name, names, pairs)
+        self._max_keypoints = max(len(other.keypoints) for other in self._by_id.values())
+
+    @property
+    def max_keypoints(self) -> int:
+        """The most points a label names (0: no label names keypoints); kept up to date, not recounted."""
+        return self._max_keypoints
 
     def next_id(self) -> int:
         return max(self._by_id, default=0) + 1
@@ -146,6 +205,18 @@ class LabelMap:
 
     def __repr__(self) -> str:
         return f"LabelMap({[(label.id, label.name) for label in self]})"
+
+
+def _checked_keypoints(
+    name: str, keypoints: Sequence[str], skeleton: Sequence[Sequence[int]]
+) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
+    names = tuple(str(point) for point in keypoints)
+    pairs: list[tuple[int, int]] = []
+    for pair in skeleton:
+        if len(pair) != 2 or not all(1 <= int(index) <= len(names) for index in pair):
+            raise LabelMapError(f"label {name!r}: skeleton pair {list(pair)} is not two point numbers 1..{len(names)}")
+        pairs.append((int(pair[0]), int(pair[1])))
+    return names, tuple(pairs)
 
 
 # --------------------------------------------------------------------------------------------- images

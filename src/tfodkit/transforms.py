@@ -467,7 +467,7 @@ def remap_labels(dataset: Dataset, mapping: Mapping[str, str | None], *, default
         pending = [label for label in source if label.id not in new_id_of]
         for label in pending:  # names that keep themselves keep their id first
             if target_name(label.name) == label.name and target.id_of(label.name) is None:
-                target.add(label.name, label.id if label.id not in target else None, display_name=label.display_name)
+                target.add_copy(label, label.id if label.id not in target else None)  # points and skeleton too
         for label in pending:
             name = target_name(label.name)
             if name is None:

@@ -263,6 +263,9 @@ def _print_stats(report: Any) -> None:
             "Objects per label and subset", ("label", *subsets, "total"), rows, right=tuple(range(1, len(subsets) + 2))
         )
     )
+    if report.keypoint_objects:
+        visible = ", ".join(f"{name} {count}" for name, count in report.visible_keypoints.most_common())
+        console.print(f"keypoints: {report.keypoint_objects} objects with keypoints; visible points: {visible or '-'}")
     bins = report.objects_per_image_bins()
     console.print(
         _table(

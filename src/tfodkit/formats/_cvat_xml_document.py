@@ -7,6 +7,7 @@ hold is counted as a loss before the caller commits its output.
 
 from __future__ import annotations
 
+import functools
 import math
 import shutil
 from collections.abc import Callable
@@ -16,15 +17,16 @@ from typing import IO, Any
 import numpy as np
 from lxml import etree
 
-from tfodkit import model
+from tfodkit import keypoints, model
 from tfodkit.errors import FormatError
+from tfodkit.formats._cvat_keypoints import keypoint_element, meta_skeleton
 from tfodkit.losses import report_loss
 from tfodkit.model import Dataset, Item, LabelMap
 from tfodkit.target_fit import POLYLINE, SHAPE
 
 ROTATION = "rotation"  # CVAT rotated boxes: degrees, clockwise, around the box centre
 # Columns that live in XML attributes of a shape rather than in its <attribute> children.
-_SHAPE_COLUMNS = frozenset({model.OCCLUDED, model.Z_ORDER, model.GROUP, ROTATION, SHAPE})
+_SHAPE_COLUMNS = frozenset({model.OCCLUDED, model.Z_ORDER, model.GROUP, ROTATION, SHAPE, model.KEYPOINTS})
 _DOCUMENT_HEAD = b'<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n  <version>1.1</version>\n'
 _DOCUMENT_TAIL = b"</annotations>\n"
 
@@ -85,6 +87,7 @@ def _image_element(item: Item, index: int, label_map: LabelMap, state: BodyState
     groups = objects.attribute(model.GROUP, 0)
     rotations = objects.attribute(ROTATION, None)
     kinds = objects.attribute(SHAPE, None)  # "polyline": the points are an open line
+    point_column = keypoints.column(objects)
     free_columns = [(name, objects.attribute(name)) for name in objects.attributes if name not in _SHAPE_COLUMNS]
     next_group = max([int(group or 0) for group in groups], default=0) + 1
     for index_in_item in range(len(objects)):
@@ -119,6 +122,12 @@ def _image_element(item: Item, index: int, label_map: LabelMap, state: BodyState
             if rotation is not None and float(rotation) != 0.0:
                 shape.set(ROTATION, _number_text(rotation, what))
             shapes.append(shape)
+        object_points = point_column[index_in_item]
+        if object_points is not None:  # the box, and a <skeleton> in its group (read back as one object)
+            if group == 0:
+                group, next_group = next_group, next_group + 1
+            number = functools.partial(_number_text, what=what)
+            shapes.append(keypoint_element(image, label, object_points, label_map[label_id].keypoints, number))
         declared = state.label_attributes.setdefault(label, {})
         for shape in shapes:
             shape.set("z_order", str(int(z_orders[index_in_item] or 0)))
@@ -185,6 +194,8 @@ def _meta_element(dataset: Dataset, state: BodyState) -> Any:
             _text_child(attribute, "input_type", "text")
             _text_child(attribute, "default_value", "")
             _text_child(attribute, "values", "")
+        if label.keypoints:
+            meta_skeleton(labels, label)
     tasks = etree.SubElement(project, "tasks")
     for index, (subset, count) in enumerate(state.subsets.items()):
         task = etree.SubElement(tasks, "task")

@@ -37,9 +37,9 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from tfodkit import model
+from tfodkit import keypoints, model
 from tfodkit.boxes import Fail, checked_boxes, clipped_points
-from tfodkit.errors import FormatError, TfodError, TfodWarning
+from tfodkit.errors import FormatError, LabelMapError, TfodError, TfodWarning
 from tfodkit.formats import LABEL_MAP, SAVE_IMAGES, Option
 from tfodkit.formats._coco_json import (
     Location,
@@ -61,7 +61,7 @@ from tfodkit.formats._files import (
     warn_count,
 )
 from tfodkit.losses import Tally, count_image_losses, tallied
-from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Mask, Objects
+from tfodkit.model import Dataset, ImageRef, Item, Label, LabelMap, Mask, Objects
 from tfodkit.storage import UrlPath, as_path, open_binary
 from tfodkit.tolerance import skip_or_raise
 
@@ -146,12 +146,15 @@ def _images_dir(root: Location, subset: str, first_file_name: str | None) -> Loc
 def _categories_label_map(files: list[tuple[_Source, list[dict[str, Any]]]]) -> tuple[LabelMap, dict[int, str]]:
     """Category ids as label ids (the OD API keeps them), and id -> name over every file."""
     names: dict[int, str] = {}
+    points: dict[int, tuple[Any, Any]] = {}  # person_keypoints: the category's point names and skeleton
     for source, categories in files:
         for category in categories:
             try:
                 category_id, name = int(category["id"]), str(category["name"])
             except (KeyError, TypeError, ValueError, OverflowError):  # "id": 1e400 is inf (found by fuzz_coco)
                 raise FormatError(f"category without id or name: {category!r}", path=str(source.json_path)) from None
+            if category.get("keypoints"):
+                points.setdefault(category_id, (category["keypoints"], category.get("skeleton") or ()))
             if names.setdefault(category_id, name) != name:
                 raise FormatError(
                     f"category id {category_id} is {names[category_id]!r} in one file and {name!r} here",
@@ -167,7 +170,12 @@ def _categories_label_map(files: list[tuple[_Source, list[dict[str, Any]]]]) -> 
             stacklevel=3,
         )
     for category_id, name in sorted(names.items()):
-        label_map.add(name, category_id + shift)
+        point_names, skeleton = points.get(category_id, ((), ()))
+        try:
+            label_map.add(name, category_id + shift, keypoints=point_names, skeleton=skeleton)
+        except (LabelMapError, TypeError, ValueError) as error:
+            message = getattr(error, "message", str(error))
+            raise FormatError(f"category {name!r}: {message}", path=str(files[0][0].json_path)) from None
     return label_map, names
 
 
@@ -291,6 +299,7 @@ def _item(
     areas: list[float | None] = []
     polygons: list[list[np.ndarray]] = []
     masks: list[Mask | None] = []
+    object_keypoints: list[np.ndarray | None] = []
     extra: dict[str, list[Any]] = {}
     skipped = dropped_rle = 0
     for annotation in annotations_of_image(database, key):
@@ -345,6 +354,7 @@ def _item(
                 dropped_rle += 1
         polygons.append(object_polygons)
         masks.append(mask)
+        object_keypoints.append(_keypoints_of(annotation, where))
         attributes = annotation.get("attributes")
         if isinstance(attributes, dict):
             for key, value in attributes.items():
@@ -359,6 +369,8 @@ def _item(
     for key, column in extra.items():
         if key not in columns:
             columns[key] = column + [None] * (count - len(column))
+    if any(points is not None for points in object_keypoints):
+        columns[model.KEYPOINTS] = object_keypoints
     # Outside the image: an error, or clipped under --clip (see tfodkit.boxes). One call per image, not per
     # annotation: the per-call numpy overhead was a fifth of reading a COCO file without images.
     checked = checked_boxes(
@@ -382,6 +394,22 @@ def _item(
     item_id = model.item_id_from_name(file_name)
     item = Item(item_id, ref, objects, subset=subset, attributes={"source_id": str(image_id)})
     return item, (skipped, dropped_rle)
+
+
+def _keypoints_of(annotation: dict[str, Any], where: str) -> np.ndarray | None:
+    """An annotation's ``keypoints`` ([x, y, v] * K) as a (K, 3) array; None when absent or none is labeled."""
+    flat = annotation.get("keypoints")
+    if not flat:
+        return None
+    try:
+        if len(flat) % 3:
+            raise ValueError(f"{len(flat)} values, not x, y, v triples")
+        points = keypoints.as_points(np.array(flat, dtype=np.float64).reshape(-1, 3))
+    except (FormatError, TypeError, ValueError) as error:
+        message = getattr(error, "message", str(error))
+        raise FormatError(f"annotation {annotation.get('id')!r}: keypoints: {message}", path=where) from None
+    assert points is not None
+    return points if (points[:, 2] > 0).any() else None
 
 
 def _box_failure(annotation_ids: list[Any], where: str) -> Fail:
@@ -494,12 +522,22 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
-def _annotations_of(item: Item, image_id: int) -> Iterator[dict[str, Any]]:
+def _category(label: Label) -> dict[str, Any]:
+    """A COCO category; a label with keypoints gets person_keypoints' ``keypoints`` names and ``skeleton``."""
+    category: dict[str, Any] = {"id": int(label.id), "name": label.name, "supercategory": ""}
+    if label.keypoints:
+        category["keypoints"] = list(label.keypoints)
+        category["skeleton"] = [list(pair) for pair in label.skeleton]
+    return category
+
+
+def _annotations_of(item: Item, image_id: int, label_map: LabelMap) -> Iterator[dict[str, Any]]:
     objects = item.objects
     width, height = item.image.size
     crowd = objects.attribute(model.IS_CROWD, False)
     areas = objects.attribute(model.AREA)
     extra = {name: objects.attribute(name) for name in objects.attributes if name not in _NATIVE}
+    object_keypoints = extra.pop(model.KEYPOINTS, [None] * len(objects))
     for index, (box, label_id) in enumerate(zip(objects.boxes.tolist(), objects.label_ids.tolist(), strict=True)):
         xmin, ymin, xmax, ymax = box
         (first_x, box_width), (first_y, box_height) = _extent(xmin, xmax, width), _extent(ymin, ymax, height)
@@ -517,11 +555,23 @@ def _annotations_of(item: Item, image_id: int) -> Iterator[dict[str, Any]]:
             "bbox": [first_x, first_y, box_width, box_height],
             "iscrowd": int(is_crowd),
         }
+        _add_keypoints(entry, object_keypoints[index], label_map, int(label_id))
         values = ((name, _json_value(column[index])) for name, column in extra.items())
         attributes = {name: value for name, value in values if value is not None}
         if attributes:
             entry["attributes"] = attributes  # Datumaro's per-annotation attributes
         yield entry
+
+
+def _add_keypoints(entry: dict[str, Any], points: np.ndarray | None, label_map: LabelMap, label_id: int) -> None:
+    """``keypoints`` and ``num_keypoints`` of an annotation (zeros for an object of a keypoint label without any)."""
+    if points is None:
+        count = len(label_map[label_id].keypoints) if label_id in label_map else 0
+        if not count:
+            return
+        points = np.zeros((count, 3))
+    entry["keypoints"] = [clean_number(value) for value in np.asarray(points, dtype=np.float64).reshape(-1).tolist()]
+    entry["num_keypoints"] = int((points[:, 2] > 0).sum())
 
 
 def _extent(start: float, end: float, limit: int) -> tuple[float, float]:
@@ -627,7 +677,7 @@ def write(dataset: Dataset, path: str, *, save_images: bool = True) -> None:
                 width, height = item.image.size
                 image_id = writer.image_id(item.attributes.get("source_id"))
                 writer.add_image({"id": image_id, "width": int(width), "height": int(height), "file_name": file_name})
-                for entry in _annotations_of(item, image_id):
+                for entry in _annotations_of(item, image_id, dataset.label_map):
                     if dataset.label_map.name_of(entry["category_id"]) is None:
                         raise FormatError(f"item {item.id!r}: label id {entry['category_id']} is not in the label map")
                     writer.add_annotation(entry)
@@ -635,7 +685,7 @@ def write(dataset: Dataset, path: str, *, save_images: bool = True) -> None:
             for writer in writers.values():
                 writer.images.close()
                 writer.annotations.close()
-        categories = [{"id": int(label.id), "name": label.name, "supercategory": ""} for label in dataset.label_map]
+        categories = [_category(label) for label in dataset.label_map]
         for subset in list(writers) or ["default"]:
             with open(temp / ANNOTATIONS_DIR / f"{PREFIX}{subset}.json", "w", encoding="utf-8") as out:
                 out.write('{"licenses":[],"info":{},"categories":')

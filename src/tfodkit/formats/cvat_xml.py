@@ -15,8 +15,9 @@ Reading (streaming: lxml ``iterparse``, each ``<image>`` element cleared once tu
 - CVAT for video's ``<track>``s become per-frame objects (``outside`` frames dropped, ``track_id`` kept), one
   item per frame named ``frame_000000.<ext>`` as in CVAT's export zip: see
   :mod:`tfodkit.formats._cvat_xml_tracks` (a document with ``<image>``s counts its tracks as skipped);
-- ``<points>``, ``<mask>``, ``<ellipse>``, ``<cuboid>``, ``<skeleton>`` and ``<tag>`` elements are skipped,
-  with ONE warning per pass counting each kind;
+- ``<points>`` and ``<skeleton>`` give an object with keypoints (see :mod:`tfodkit.formats._cvat_keypoints`);
+- ``<mask>``, ``<ellipse>``, ``<cuboid>`` and ``<tag>`` elements are skipped, with ONE warning per pass counting
+  each kind;
 - the subset is the image's ``subset`` attribute (project exports), else the task's ``<subset>``, else the
   file stem for ``<subset>.xml`` files (Datumaro's layout), else ``default``;
 - the image file is ``images_dir/<name>`` when given, else the first that exists of ``images/<name>``,
@@ -56,10 +57,11 @@ from typing import Any
 
 import numpy as np
 
-from tfodkit import model
+from tfodkit import keypoints, model
 from tfodkit.boxes import checked_boxes, clipped_points
 from tfodkit.errors import FormatError, TfodError, TfodWarning
 from tfodkit.formats import IMAGES_DIR, SAVE_IMAGES
+from tfodkit.formats._cvat_keypoints import merge_skeletons, read_points, skeleton_labels
 from tfodkit.formats._cvat_xml_document import ROTATION, write_body, write_document
 from tfodkit.formats._cvat_xml_sources import (
     ANNOTATIONS_XML,
@@ -86,12 +88,12 @@ WRITE_OPTIONS = (SAVE_IMAGES.with_default(None),)  # None: embed when the input 
 
 
 # Elements of an <image> (and top-level <track>s) read as nothing but a count in the warning.
-SKIPPED_SHAPES = ("points", "mask", "ellipse", "cuboid", "skeleton", "tag")
+SKIPPED_SHAPES = ("mask", "ellipse", "cuboid", "tag")
 _BOOL_ATTRIBUTES = frozenset({model.DIFFICULT, model.TRUNCATED, model.IS_CROWD, model.GROUP_OF})
 _FLOAT_ATTRIBUTES = frozenset({model.AREA, model.WEIGHT})
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same dataset gives the same archive bytes
 _TOP_LEVEL_TAGS = ("meta", "image", "track")
-_READ_SHAPES = "<box>, <polygon>, <polyline> and video <track>s"  # the children of <annotations> the item pass looks at
+_READ_SHAPES = "<box>, <polygon>, <polyline>, <points>, <skeleton> and video <track>s"  # what the item pass reads
 
 
 class SkippedAnnotationsWarning(TfodWarning):
@@ -152,6 +154,7 @@ class _Meta:
     subset: str | None = None  # a task export's <subset>
     tasks: list[dict[str, Any]] = field(default_factory=list)  # <task>/<job> texts: a video's frames
     video: bool = False  # <mode>interpolation</mode>: CVAT for video
+    skeletons: dict[str, tuple[list[str], list[tuple[int, int]]]] = field(default_factory=dict)  # point names
 
 
 def _parse_meta(meta: Any) -> _Meta:
@@ -164,6 +167,7 @@ def _parse_meta(meta: Any) -> _Meta:
         if holder.tag == "task":
             result.subset = (holder.findtext("subset") or "").strip() or None
         for labels in holder.findall("labels"):
+            result.skeletons.update(skeleton_labels(labels))
             for label in labels.findall("label"):
                 if (label.findtext("parent") or "").strip():
                     continue  # a skeleton's point label: skeletons are skipped
@@ -213,6 +217,9 @@ def read(path: str, *, images_dir: str | None = None) -> Dataset:
             name = name or meta.name
             for label in meta.labels:
                 label_map.get_or_add(label)
+            for label, (points, skeleton) in meta.skeletons.items():
+                if label_map.id_of(label) is not None:
+                    label_map.set_keypoints(label_map.id_of(label) or 0, points, skeleton)
     if name is None:
         name = Path(path.rstrip("/")).stem if not path.endswith(ANNOTATIONS_XML) else Path(path).parent.name
     return Dataset(
@@ -406,6 +413,8 @@ class _Shape:
     group: int
     rotation: float | None
     free: dict[str, Any]
+    tag: str = "box"
+    keypoints: np.ndarray | None = None  # a <points> or <skeleton> shape's (K, 3) points
 
 
 def _read_shape(element: Any, where: str, label_map: LabelMap, size: tuple[int | None, int | None]) -> _Shape:
@@ -439,13 +448,7 @@ def _read_shape(element: Any, where: str, label_map: LabelMap, size: tuple[int |
     rotation = None
     if values.get(ROTATION) is not None:
         rotation = _float_attribute(element, values, ROTATION, where)
-    for child in element:
-        if child.tag != "attribute":
-            continue
-        name = child.get("name")
-        if name is None:
-            raise FormatError("<attribute> has no name", path=where, line=child.sourceline)
-        free[name] = _typed_value(name, child.text or "")
+    free = _free_attributes(element, where) | free  # the polyline marker above wins over a CVAT attribute "shape"
     return _Shape(
         box=box,
         label_id=label_map.get_or_add(label) if label else 0,  # label="": an unlabeled object (id 0, no entry)
@@ -455,6 +458,47 @@ def _read_shape(element: Any, where: str, label_map: LabelMap, size: tuple[int |
         group=_int_attribute(element, values, "group_id", where, 0) or 0,
         rotation=rotation,
         free=free,
+    )
+
+
+def _free_attributes(element: Any, where: str) -> dict[str, Any]:
+    free: dict[str, Any] = {}
+    for child in element:
+        if child.tag != "attribute":
+            continue
+        name = child.get("name")
+        if name is None:
+            raise FormatError("<attribute> has no name", path=where, line=child.sourceline)
+        free[name] = _typed_value(name, child.text or "")
+    return free
+
+
+def _read_keypoint_shape(element: Any, where: str, label_map: LabelMap, size: tuple[int | None, int | None]) -> _Shape:
+    """A ``<points>`` or ``<skeleton>``: an object with keypoints, its box around the labeled points."""
+    values = dict(element.attrib)
+    label = values.get("label")
+    if label is None:
+        raise FormatError(f"<{element.tag}> has no label", path=where, line=element.sourceline)
+    label_id = label_map.get_or_add(label) if label else 0
+    points = read_points(element, label_map, label_id, where) if label_id else None
+
+    def fail(index: int, message: str) -> FormatError:
+        return FormatError(f"<{element.tag}>: {message}", path=where, line=element.sourceline)
+
+    around = keypoints.box_around(points) if points is not None else (0.0, 0.0, 0.0, 0.0)
+    box = tuple(float(value) for value in checked_boxes(np.array([around]), *size, fail)[0])
+    labeled = points is not None and bool((points[:, 2] > 0).any())
+    return _Shape(
+        box=box,  # type: ignore[arg-type]
+        label_id=label_id,
+        polygon=None,
+        occluded=_flag_attribute(element, values, "occluded", where),
+        z_order=_int_attribute(element, values, "z_order", where, 0) or 0,
+        group=_int_attribute(element, values, "group_id", where, 0) or 0,
+        rotation=None,
+        free=_free_attributes(element, where),
+        tag=element.tag,
+        keypoints=points if labeled else None,
     )
 
 
@@ -476,9 +520,12 @@ def _image_item(
     for child in element:
         if child.tag in VIDEO_SHAPES:  # <box>, <polygon>, <polyline>
             shapes.append(_read_shape(child, where, label_map, (width, height)))
+        elif child.tag in ("points", "skeleton"):
+            shapes.append(_read_keypoint_shape(child, where, label_map, (width, height)))
         elif isinstance(child.tag, str):
             skipped[child.tag] += 1
     attributes: dict[str, Any] = {} if frame is None else {"frame": frame}
+    shapes = merge_skeletons(shapes)
     return Item(item_id_from_name(name), locate(name, subset, width, height), _objects(shapes), subset, attributes)
 
 
@@ -492,6 +539,8 @@ def _objects(shapes: list[_Shape]) -> Objects:
     }
     if any(shape.rotation is not None for shape in shapes):
         columns[ROTATION] = [shape.rotation for shape in shapes]
+    if any(shape.keypoints is not None for shape in shapes):
+        columns[model.KEYPOINTS] = [shape.keypoints for shape in shapes]
     names = dict.fromkeys(name for shape in shapes for name in shape.free if name not in columns)
     for name in names:
         columns[name] = [shape.free.get(name) for shape in shapes]

@@ -32,6 +32,7 @@ from tfodkit.example import decode_example, encode_example
 from tfodkit.formats import IMAGES_DIR, LABEL_MAP, SAVE_IMAGES, Option
 from tfodkit.formats._files import checked_relative_name
 from tfodkit.formats._record_output import RecordRouter, keep_label_map, no_stream, spool_folder
+from tfodkit.formats._tfod_keypoints import keypoint_features, read_keypoints
 from tfodkit.formats.tfod_files import (
     LABEL_MAP_NAME,
     find_label_map,
@@ -50,6 +51,7 @@ from tfodkit.formats.tfod_schema import (
     FORMAT,
     HEIGHT,
     ITEM_KEYS,
+    KEYPOINT_KEYS,
     MASK,
     OBJECT_EXTRAS,
     OBJECT_KEYS,
@@ -148,6 +150,8 @@ def item_to_features(
     for key, (column_name, kind) in OBJECT_EXTRAS.items():
         if column_name in objects.attributes:
             features[key] = _extra_column(objects.attribute(column_name), kind)
+
+    features.update(keypoint_features(objects, label_map, width, height))
 
     if objects.has_masks:
         where = f"item {item.id!r}"
@@ -305,13 +309,16 @@ def write_records(
     if keep_label_map(label_map_path, label_map_text, overwrite):
         outputs.temp_path_for(label_map_path).write_text(label_map_text, encoding="utf-8")
     report_loss("image_missing", missing_images, "images had no bytes to embed; their image/encoded is empty")
+    skeletons = sum(1 for label in dataset.label_map if label.skeleton)
+    report_loss("skeleton_dropped", skeletons, "label skeletons not written (label_map.pbtxt holds no skeleton)")
     if single_file and len(subsets) > 1:  # one file reads back as one subset, named after the file
         report_loss("subsets_merged", len(subsets), SUBSETS_MERGED)
     return [*router.final_paths(), label_map_path]
 
 
 SUBSETS_MERGED = "subsets written into one record file, which reads back as one subset (a folder output keeps them)"
-RECORD_COLUMNS = frozenset(column for column, _ in OBJECT_EXTRAS.values())  # attribute columns records hold
+# attribute columns records hold
+RECORD_COLUMNS = frozenset({*(column for column, _ in OBJECT_EXTRAS.values()), model.KEYPOINTS})
 
 
 def count_record_losses(item: Item, tally: Tally, *, save_images: bool, target: str = "tfrecord") -> None:
@@ -398,6 +405,9 @@ def example_to_item(
                 attributes[column_name] = [float(value) for value in values]
             else:
                 attributes[column_name] = [int(value) for value in values]
+    keypoint_column = read_keypoints(features, label_ids, width, height, label_map, fail)
+    if keypoint_column is not None and any(points is not None for points in keypoint_column):
+        attributes[model.KEYPOINTS] = keypoint_column
     masks = _read_masks(features.get(MASK), count, height, width, where, record_index)
     objects = Objects(boxes=absolute_boxes, label_ids=label_ids, masks=masks, attributes=attributes)
 
@@ -411,10 +421,13 @@ def example_to_item(
             raise fail(error.message) from None
     image = ImageRef(name, data=encoded or None, path=image_path, width=width or None, height=height or None)
     item_attributes: dict[str, Any] = {"source_id": source_id}
-    extras = {key: value for key, value in features.items() if key not in ITEM_KEYS and key not in OBJECT_KEYS}
+    extras = {key: value for key, value in features.items() if key not in MODELLED_KEYS}
     if extras:
         item_attributes[EXTRA_FEATURES] = extras
     return Item(model.item_id_from_name(name), image, objects, subset=subset, attributes=item_attributes)
+
+
+MODELLED_KEYS = ITEM_KEYS | OBJECT_KEYS | frozenset(KEYPOINT_KEYS)  # the rest is kept in tfrecord_features
 
 
 def _read_masks(

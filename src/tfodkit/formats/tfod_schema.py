@@ -60,11 +60,13 @@ SCHEMA: tuple[SchemaKey, ...] = (
     SchemaKey("image/object/area", model.AREA, (KIND_FLOAT,), True, "if set"),
     SchemaKey("image/object/group_of", model.GROUP_OF, (KIND_INT64,), True, "if set"),
     SchemaKey("image/object/weight", model.WEIGHT, (KIND_FLOAT,), True, "if set"),
-    # Keypoints: lists of all objects' points (not one value per object), carried in tfrecord_features.
-    SchemaKey("image/object/keypoint/x", "tfrecord_features", (KIND_FLOAT,), False, "kept"),
-    SchemaKey("image/object/keypoint/y", "tfrecord_features", (KIND_FLOAT,), False, "kept"),
-    SchemaKey("image/object/keypoint/visibility", "tfrecord_features", (KIND_INT64,), False, "kept"),
-    SchemaKey("image/object/keypoint/text", "tfrecord_features", (KIND_BYTES,), False, "kept"),
+    # Keypoints as create_coco_tf_record.py writes them and tf_example_decoder reads them: x, y (normalized),
+    # visibility and text are K values per object, flattened over the objects; num is per object (its labeled points).
+    SchemaKey("image/object/keypoint/x", "attributes['keypoints'][:, 0] / width", (KIND_FLOAT,), False, "if set"),
+    SchemaKey("image/object/keypoint/y", "attributes['keypoints'][:, 1] / height", (KIND_FLOAT,), False, "if set"),
+    SchemaKey("image/object/keypoint/visibility", "attributes['keypoints'][:, 2]", (KIND_INT64,), False, "if set"),
+    SchemaKey("image/object/keypoint/num", "labeled keypoints per object", (KIND_INT64,), True, "if set"),
+    SchemaKey("image/object/keypoint/text", "label keypoint names", (KIND_BYTES,), False, "if set"),
 )
 SCHEMA_BY_KEY: dict[str, SchemaKey] = {entry.key: entry for entry in SCHEMA}
 
@@ -95,10 +97,18 @@ CLASS_LABEL = "image/object/class/label"
 CLASS_TEXT = "image/object/class/text"
 MASK = "image/object/mask"
 BOX_KEYS = (XMIN, YMIN, XMAX, YMAX)  # the order of a box row: xmin, ymin, xmax, ymax
+KEYPOINT_X = "image/object/keypoint/x"
+KEYPOINT_Y = "image/object/keypoint/y"
+KEYPOINT_VISIBILITY = "image/object/keypoint/visibility"
+KEYPOINT_NUM = "image/object/keypoint/num"
+KEYPOINT_TEXT = "image/object/keypoint/text"
+KEYPOINT_KEYS = (KEYPOINT_X, KEYPOINT_Y, KEYPOINT_VISIBILITY, KEYPOINT_NUM, KEYPOINT_TEXT)
 
 # Per-object OD API extras <-> model attribute columns, with the value kind written.
 OBJECT_EXTRAS: dict[str, tuple[str, str]] = {
-    entry.key: (entry.column, entry.kinds[0]) for entry in SCHEMA if entry.writer == "if set" and entry.key != MASK
+    entry.key: (entry.column, entry.kinds[0])
+    for entry in SCHEMA
+    if entry.writer == "if set" and entry.key != MASK and entry.key not in KEYPOINT_KEYS
 }
 ITEM_KEYS = frozenset(entry.key for entry in SCHEMA if entry.writer == "tfodkit" and not entry.per_object)
 OBJECT_KEYS = frozenset(entry.key for entry in SCHEMA if entry.per_object)

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from tfodkit import model
+from tfodkit import keypoints, model
 from tfodkit.boxes import checked_boxes
 from tfodkit.errors import FormatError, TfodError, UsageError
 from tfodkit.formats import LABEL_MAP, SAVE_IMAGES, Option
@@ -474,7 +474,8 @@ def annotation_xml(item: Item, label_map: LabelMap, *, folder: str, filename: st
     truncated = objects.attribute(model.TRUNCATED, False)
     poses = objects.attribute(model.POSE)
     occluded = objects.attribute(model.OCCLUDED) if model.OCCLUDED in objects.attributes else None
-    extra_names = [name for name in objects.attributes if name not in _NATIVE]
+    # keypoints have no place in VOC (counted as keypoints_dropped by _count_losses)
+    extra_names = [name for name in objects.attributes if name not in _NATIVE and name != model.KEYPOINTS]
     extra = {name: objects.attribute(name) for name in extra_names}
     for index, (box, label_id) in enumerate(zip(objects.boxes.tolist(), objects.label_ids.tolist(), strict=True)):
         name = label_map.name_of(label_id)
@@ -525,6 +526,7 @@ def format_labelmap_txt(label_map: LabelMap) -> str:
 def _count_losses(item: Item, tally: Tally, *, save_images: bool) -> None:
     # VOC holds every attribute (the others in Datumaro's <attributes>) but no polygon or mask.
     count_shape_losses(tally, item.objects, polygons=False, masks=False, target="voc")
+    keypoints.count_dropped(tally, item.objects, "voc")
     count_image_losses(tally, item, save_images)
 
 

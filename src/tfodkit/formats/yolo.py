@@ -34,7 +34,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from tfodkit import model
+from tfodkit import keypoints, model
 from tfodkit.boxes import checked_boxes, clipped_points
 from tfodkit.errors import FormatError, TfodError, UsageError
 from tfodkit.formats import SAVE_IMAGES, Option
@@ -43,6 +43,15 @@ from tfodkit.formats._files import (
     checked_subset_name,
     image_extension,
     save_image,
+)
+from tfodkit.formats._yolo_pose import (
+    PoseShape,
+    count_cut,
+    format_points,
+    name_points,
+    point_count,
+    pose_shape,
+    split_pose_line,
 )
 from tfodkit.losses import Tally, count_dropped_attributes, count_image_losses, count_shape_losses, tallied
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects
@@ -241,7 +250,7 @@ def _ultralytics_id(image_path: Location, split_folder: Location | None) -> str:
     return image_path.stem
 
 
-def _ultralytics_sources(config_path: Location) -> tuple[list[str], list[_Entry]]:
+def _ultralytics_sources(config_path: Location) -> tuple[list[str], list[_Entry], PoseShape | None]:
     import yaml
 
     try:
@@ -292,7 +301,7 @@ def _ultralytics_sources(config_path: Location) -> tuple[list[str], list[_Entry]
             for image_path, split_folder in images:
                 label = _swap_images_for_labels(image_path) or image_path.with_suffix(".txt")
                 entries.append(_Entry(str(key), _ultralytics_id(image_path, split_folder), image_path, label))
-    return names, entries
+    return names, entries, pose_shape(config, str(config_path))
 
 
 def _loose_parts(folder: Location) -> tuple[Location, Location] | None:
@@ -411,23 +420,25 @@ def read(path: str, *, layout: str = "auto") -> Dataset:
         raise UsageError(f"--layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     root = as_path(path)
     found_layout, config_path = _find_config(root, layout)
+    shape = None  # kpt_shape of an Ultralytics pose dataset
     if found_layout == "darknet":
         names, entries = _darknet_sources(config_path.parent, config_path)
     elif found_layout == "labels":
         names_path, labels_dir = _loose_parts(config_path.parent) or (config_path, config_path)
         names, entries = _loose_sources(config_path.parent, names_path, labels_dir)
     else:
-        names, entries = _ultralytics_sources(config_path)
+        names, entries, shape = _ultralytics_sources(config_path)
     labels = LabelMap.from_names(names)
+    name_points(labels, shape)
     return Dataset(
-        functools.partial(_iterate, entries, len(names)),
+        functools.partial(_iterate, entries, len(names), shape),
         labels,
         name=(root if root.is_dir() else root.parent).name,
         length=len(entries),
     )
 
 
-def _iterate(entries: list[_Entry], class_count: int) -> Iterator[Item]:
+def _iterate(entries: list[_Entry], class_count: int, shape: PoseShape | None = None) -> Iterator[Item]:
     from tfodkit.imagesize import read_header
 
     for entry in entries:
@@ -441,7 +452,7 @@ def _iterate(entries: list[_Entry], class_count: int) -> Iterator[Item]:
                     "image listed but not found (YOLO boxes need the image size)", path=str(entry.image_path)
                 )
             width, height = read_header(str(entry.image_path)).size
-            objects = parse_label_file(entry.label_path, width, height, class_count)
+            objects = parse_label_file(entry.label_path, width, height, class_count, shape)
         except TfodError as error:  # one bad image or label file: --on-error skip counts it and goes on
             skip_or_raise(error)
             continue
@@ -450,8 +461,12 @@ def _iterate(entries: list[_Entry], class_count: int) -> Iterator[Item]:
         yield Item(entry.item_id, image, objects, subset=entry.subset)
 
 
-def parse_label_file(path: Location, width: int, height: int, class_count: int) -> Objects:
+def parse_label_file(
+    path: Location, width: int, height: int, class_count: int, shape: PoseShape | None = None
+) -> Objects:
     """The objects of one YOLO label file (absolute pixel boxes); a missing file is an image without objects.
+
+    ``shape`` is a pose dataset's ``kpt_shape``: each line is then a box and K points (see ``_yolo_pose``).
 
     Raises :class:`FormatError` with the file and line number for a malformed line or an unknown class.
     """
@@ -463,6 +478,7 @@ def parse_label_file(path: Location, width: int, height: int, class_count: int) 
     label_ids: list[int] = []
     lines: list[int] = []  # of each object, for box errors
     polygons: list[list[np.ndarray]] = []
+    pose_points: list[np.ndarray | None] = []  # a pose dataset's keypoints, per line
     for number, line in enumerate(text.splitlines(), start=1):
         fields = line.split()
         if not fields:
@@ -476,6 +492,9 @@ def parse_label_file(path: Location, width: int, height: int, class_count: int) 
             ) from None
         if not 0 <= class_index < class_count:
             raise FormatError(f"class {class_index} is not one of the {class_count} names", path=str(path), line=number)
+        if shape is not None:  # a pose line: the box, then K points
+            values, line_points = split_pose_line(values, shape, width, height, str(path), number)
+            pose_points.append(line_points)
         if len(values) == 4:
             center_x, center_y, box_width, box_height = values
             boxes.append(
@@ -506,7 +525,10 @@ def parse_label_file(path: Location, width: int, height: int, class_count: int) 
     # Checked in pixels (not normalized): the same tolerance as every other format (see tfodkit.boxes).
     checked = checked_boxes(np.array(boxes, dtype=np.float64).reshape(-1, 4), width, height, fail)
     polygons = [[clipped_points(points, width, height) for points in parts] for parts in polygons]
-    return Objects(boxes=checked, label_ids=np.array(label_ids, dtype=np.int64), polygons=polygons)
+    attributes: dict[str, Any] = {model.KEYPOINTS: pose_points} if any(row is not None for row in pose_points) else {}
+    return Objects(
+        boxes=checked, label_ids=np.array(label_ids, dtype=np.int64), polygons=polygons, attributes=attributes
+    )
 
 
 def detect(path: str) -> bool:
@@ -569,20 +591,23 @@ class _ClassIndex:
         return index
 
 
-def label_lines(item: Item, class_index: _ClassIndex) -> tuple[str, int]:
-    """The label file text of one item, and the number of crowd regions left out."""
+def label_lines(item: Item, class_index: _ClassIndex, pose_count: int = 0) -> tuple[str, int]:
+    """The label file text of one item, and the number of crowd regions left out (``pose_count``: K of a pose
+    dataset, each line then ends with K points)."""
     width, height = item.image.size
+    points = keypoints.column(item.objects)
     crowd = item.objects.attribute(model.IS_CROWD, False)
     lines = []
     skipped = 0
     boxes, label_ids = item.objects.boxes.tolist(), item.objects.label_ids.tolist()
-    for box, label_id, is_crowd in zip(boxes, label_ids, crowd, strict=True):
+    for box, label_id, is_crowd, rows in zip(boxes, label_ids, crowd, points, strict=True):
         if is_crowd:
             skipped += 1
             continue
         xmin, ymin, xmax, ymax = box
         values = ((xmin + xmax) / 2 / width, (ymin + ymax) / 2 / height, (xmax - xmin) / width, (ymax - ymin) / height)
-        lines.append(" ".join([str(class_index(label_id)), *map(format_normalized, values)]))
+        pose = format_points(rows, pose_count, width, height, format_normalized) if pose_count else []
+        lines.append(" ".join([str(class_index(label_id)), *map(format_normalized, values), *pose]))
     return "".join(line + "\n" for line in lines), skipped
 
 
@@ -604,12 +629,14 @@ def write(dataset: Dataset, path: str, *, layout: str = "ultralytics", save_imag
     if layout not in ("ultralytics", "darknet"):
         raise UsageError(f"--layout must be ultralytics or darknet for writing, got {layout!r}")
     class_index = _ClassIndex(dataset.label_map)
+    pose_count = point_count(dataset.label_map) if layout == "ultralytics" else 0  # K of kpt_shape (0: no pose)
     with atomic_path(path) as temp:
         temp.mkdir(parents=True)
         lists: dict[str, IO[str]] = {}  # darknet: the open <subset>.txt image lists
         subsets: dict[str, None] = {}  # subsets in order of appearance
         try:
-            for item in tallied(dataset, functools.partial(_count_losses, save_images=save_images)):
+            count = functools.partial(_count_losses, save_images=save_images, pose_count=pose_count)
+            for item in tallied(dataset, count):
                 subset = checked_subset_name(DEFAULT_SUBSET if item.subset == "default" else item.subset)
                 subsets[subset] = None
                 if layout == "darknet" and subset in DARKNET_RESERVED:
@@ -627,7 +654,7 @@ def write(dataset: Dataset, path: str, *, layout: str = "ultralytics", save_imag
                     lists[subset].write(f"data/obj_{subset}_data/{image_name}\n")
                 if save_images:
                     save_image(item.image, image_path)
-                text, _ = label_lines(item, class_index)  # crowd regions left out: counted by _count_losses
+                text, _ = label_lines(item, class_index, pose_count)  # crowd regions left out: counted by _count_losses
                 label_path.parent.mkdir(parents=True, exist_ok=True)
                 label_path.write_text(text, encoding="utf-8")
         finally:
@@ -635,7 +662,7 @@ def write(dataset: Dataset, path: str, *, layout: str = "ultralytics", save_imag
                 stream.close()
         names = dataset.label_map.names
         if layout == "ultralytics":
-            _write_data_yaml(temp / "data.yaml", list(subsets), names)
+            _write_data_yaml(temp / "data.yaml", list(subsets), names, pose_count)
         else:
             (temp / "obj.names").write_text("".join(f"{name}\n" for name in names), encoding="utf-8")
             config = [f"classes = {len(names)}"]
@@ -644,21 +671,26 @@ def write(dataset: Dataset, path: str, *, layout: str = "ultralytics", save_imag
             (temp / "obj.data").write_text("\n".join(config) + "\n", encoding="utf-8")
 
 
-def _count_losses(item: Item, tally: Tally, *, save_images: bool) -> None:
+def _count_losses(item: Item, tally: Tally, *, save_images: bool, pose_count: int = 0) -> None:
     # YOLO holds a class and a box per line: no polygon, mask, attribute, nor crowd region (left out).
     objects = item.objects
     crowd = {index for index, value in enumerate(objects.attribute(model.IS_CROWD, False)) if value}
     tally.add("crowd_not_written", "crowd regions (is_crowd) not written: YOLO has no ignore regions", len(crowd))
     written = objects.select([index not in crowd for index in range(len(objects))]) if crowd else objects
     count_shape_losses(tally, written, polygons=False, masks=False, target="yolo")
-    count_dropped_attributes(tally, written.attributes, (model.IS_CROWD,), "yolo")
+    kept = (model.IS_CROWD, model.KEYPOINTS) if pose_count else (model.IS_CROWD,)  # else keypoints_dropped
+    count_dropped_attributes(tally, written.attributes, kept, "yolo")
+    cut = count_cut(keypoints.column(written), pose_count) if pose_count else 0
+    tally.add("keypoints_dropped", "objects' keypoints not written (more points than the labels name)", cut)
     count_image_losses(tally, item, save_images)
 
 
-def _write_data_yaml(path: Path, subsets: list[str], names: list[str]) -> None:
+def _write_data_yaml(path: Path, subsets: list[str], names: list[str], pose_count: int = 0) -> None:
     import yaml
 
     config: dict[str, Any] = {subset: f"images/{subset}" for subset in subsets}
     config["nc"] = len(names)
     config["names"] = dict(enumerate(names))
+    if pose_count:  # Ultralytics pose: K points of x, y, visibility on every label line
+        config["kpt_shape"] = [pose_count, 3]
     path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")

@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from tfodkit import progress
+from tfodkit import keypoints, progress
 from tfodkit.errors import FormatError
-from tfodkit.model import Dataset, Item, Mask
+from tfodkit.model import KEYPOINTS, Dataset, Item, Mask
 
 DEFAULT_IOU = 0.5
 DEFAULT_TOLERANCE = 0.01  # pixels: float32 normalization of a 10,000-pixel side moves a corner by < 0.001
@@ -53,6 +53,7 @@ CHANGE_KINDS = (
     "attributes_changed",
     "masks_changed",
     "polygons_changed",
+    "keypoints_changed",
     "image_bytes_changed",
     "image_size_changed",
     "image_missing_in_a",
@@ -341,7 +342,8 @@ def compare_items(
         result.image_changes.append("image_missing_in_a" if a.digest is None else "image_missing_in_b")
     same, relabelled, removed, added = match_objects(a.boxes, a.labels, b.boxes, b.labels, threshold)
     unchanged = 0
-    shared_attributes = sorted(set(a.attributes) & set(b.attributes))
+    shared_attributes = sorted(set(a.attributes) & set(b.attributes) - {KEYPOINTS})  # keypoints: compared apart
+    points_a, points_b = a.attributes.get(KEYPOINTS), b.attributes.get(KEYPOINTS)
     for index_a, index_b, iou in [*same, *relabelled]:
         box_a, box_b = _box(a.boxes, index_a), _box(b.boxes, index_b)
         changed = False
@@ -374,6 +376,12 @@ def compare_items(
         polygon_change = _polygon_change(a.polygons[index_a], b.polygons[index_b], size, tolerance)
         if polygon_change:
             result.changes.append(replace(pair, kind="polygons_changed", detail=polygon_change))
+            changed = True
+        keypoint_change = keypoints.change(
+            None if points_a is None else points_a[index_a], None if points_b is None else points_b[index_b], tolerance
+        )
+        if keypoint_change:
+            result.changes.append(replace(pair, kind="keypoints_changed", detail=keypoint_change))
             changed = True
         unchanged += not changed
     for index in removed:

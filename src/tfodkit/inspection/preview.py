@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from tfodkit import progress
+from tfodkit import keypoints, progress
 from tfodkit.errors import FormatError, TfodWarning, UsageError
 from tfodkit.inspection import gallery
 from tfodkit.model import Item, LabelMap
@@ -308,6 +308,7 @@ def render_item(
             points = [(float(x) * scale, float(y) * scale) for x, y in np.asarray(polygon).reshape(-1, 2)]
             if len(points) >= 2:
                 draw.line(points + points[:1], fill=colors.get(label_id, (255, 255, 255)), width=line)
+    _draw_keypoints(draw, item, label_map, colors, scale, line)
     tags = []
     for box, label_id in zip(objects.boxes.tolist(), objects.label_ids.tolist(), strict=True):
         color = colors.get(label_id, (255, 255, 255))
@@ -328,6 +329,30 @@ def render_item(
         )
         draw.text((tag_left + pad - left, tag_top + pad - top), name, fill=text_color(color), font=tag_font)
     return base, has_image
+
+
+def _draw_keypoints(
+    draw: Any, item: Item, label_map: LabelMap, colors: dict[int, tuple[int, int, int]], scale: float, line: int
+) -> None:
+    """Skeleton lines between labeled points, then the joints: filled when visible, a ring when hidden."""
+    radius = max(3, line * 2)
+    for points, label_id in zip(keypoints.column(item.objects), item.objects.label_ids.tolist(), strict=True):
+        if points is None:
+            continue
+        color = colors.get(label_id, (255, 255, 255))
+        skeleton = label_map[label_id].skeleton if label_id in label_map else ()
+        for first, second in skeleton:
+            if max(first, second) <= len(points) and points[first - 1, 2] > 0 and points[second - 1, 2] > 0:
+                ends = [(float(points[i - 1, 0]) * scale, float(points[i - 1, 1]) * scale) for i in (first, second)]
+                draw.line(ends, fill=color, width=line)
+        for x, y, visibility in points.tolist():
+            if visibility <= 0:
+                continue
+            box = [x * scale - radius, y * scale - radius, x * scale + radius, y * scale + radius]
+            if visibility >= 2:
+                draw.ellipse(box, fill=color, outline=(0, 0, 0))
+            else:
+                draw.ellipse(box, outline=color, width=max(1, line // 2))
 
 
 def _draw_masks(base: Any, item: Item, colors: dict[int, tuple[int, int, int]]) -> Any:

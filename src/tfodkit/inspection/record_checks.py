@@ -16,6 +16,7 @@ import numpy as np
 from tfodkit.errors import TfodError
 from tfodkit.example import decode_example
 from tfodkit.formats import tfod_schema as tfod
+from tfodkit.inspection.keypoint_checks import check_keypoints
 from tfodkit.model import LabelMap, image_format_of
 
 # The kinds each detection key may have, from the schema table; image/object/mask may be PNG bytes or
@@ -86,6 +87,7 @@ def check_record(record: bytes, context: RecordContext) -> tuple[list[Problem], 
     if count is not None:
         _check_boxes(usable, count, problems)
         _check_labels(usable, count, context.label_map, problems, facts)
+        problems.extend(check_keypoints(usable, count))
     for key in ("image/object/area", "image/object/weight"):
         values = usable.get(key)
         if isinstance(values, np.ndarray):

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from tfodkit import progress
+from tfodkit import keypoints, progress
 from tfodkit.errors import FormatError, TfodError
 from tfodkit.example.partial import FeatureSelector, varint_values
 from tfodkit.formats import tfod_schema as tfod
@@ -95,6 +95,8 @@ class StatsReport:
     mask_fraction: Histogram = field(default_factory=_fraction_histogram)
     mask_union: Histogram = field(default_factory=_fraction_histogram)
     label_map_labels: list[str] = field(default_factory=list)
+    keypoint_objects: int = 0  # objects with at least one labeled keypoint
+    visible_keypoints: Counter[str] = field(default_factory=Counter)  # point name -> visible points (v = 2)
 
     _HISTOGRAMS = (
         "relative_width",
@@ -114,6 +116,7 @@ class StatsReport:
         "size_categories",
         "image_sizes",
         "image_formats",
+        "visible_keypoints",
     )
 
     def merge(self, other: StatsReport) -> None:
@@ -123,6 +126,7 @@ class StatsReport:
         self.degenerate_boxes += other.degenerate_boxes
         self.embedded_images += other.embedded_images
         self.masked_objects += other.masked_objects
+        self.keypoint_objects += other.keypoint_objects
         for name in self._COUNTERS:
             getattr(self, name).update(getattr(other, name))
         for name in self._HISTOGRAMS:
@@ -195,7 +199,19 @@ class StatsReport:
                 "embedded": self.embedded_images,
             },
             "masks": masks,
+            "keypoints": {
+                "objects_with_keypoints": self.keypoint_objects,
+                "visible_points_per_name": dict(self.visible_keypoints.most_common()),
+            },
         }
+
+    def add_keypoints(self, visibility: np.ndarray, names: Sequence[Sequence[str]]) -> None:
+        """Count objects' keypoints: ``visibility`` (N, K) COCO visibilities, ``names`` the K names per object."""
+        if not visibility.size:
+            return
+        self.keypoint_objects += int((visibility > 0).any(axis=1).sum())
+        for row, row_names in zip(visibility.tolist(), names, strict=True):
+            self.visible_keypoints.update(name for value, name in zip(row, row_names, strict=False) if value == 2)
 
 
 class _Accumulator:
@@ -422,7 +438,7 @@ def _part_stats(part: _Part, *, masks: bool) -> _Accumulator:
     """The statistics of one part (run in a worker process when there are several)."""
     accumulator = _Accumulator(StatsReport(part.source.where, "", masks_decoded=masks))
     selector = FeatureSelector(
-        _STATS_KEYS + ((tfod.MASK,) if masks else ()),
+        _STATS_KEYS + (tfod.KEYPOINT_VISIBILITY, tfod.KEYPOINT_TEXT) + ((tfod.MASK,) if masks else ()),
         raw_float_keys=_BOX_KEYS,
         raw_int_keys=_INT_KEYS,
         head_keys=(tfod.ENCODED,) + (() if masks else (tfod.MASK,)),
@@ -503,6 +519,23 @@ def _add_record(
         else:
             masked = count  # numerical masks, not decoded: every object has a plane
     accumulator.add(subset, width, height, (xmin, ymin, xmax, ymax), labels, masked, bool(head), image_format)
+    _add_record_keypoints(accumulator.report, features, count)
+
+
+def _add_record_keypoints(report: StatsReport, features: dict[str, Any], count: int) -> None:
+    """Objects with keypoints and visible points per name of one record (``validate`` checks the layout)."""
+    visibility = features.get(tfod.KEYPOINT_VISIBILITY)
+    if visibility is None or not count or len(visibility) % count:
+        return
+    size = len(visibility) // count
+    texts = features.get(tfod.KEYPOINT_TEXT) or []
+    names = [
+        [bytes(text).decode("utf-8", "replace") for text in texts[index * size : (index + 1) * size]]
+        if len(texts) == len(visibility)
+        else [str(point + 1) for point in range(size)]
+        for index in range(count)
+    ]
+    report.add_keypoints(np.asarray(visibility, dtype=np.int64).reshape(count, size), names)
 
 
 def _float_bytes(value: Any) -> bytes:
@@ -557,6 +590,10 @@ def _add_items(accumulator: _Accumulator, dataset: Dataset, *, masks: bool, subs
                 boxes = boxes * np.nan
             columns = [np.ascontiguousarray(boxes[:, side], dtype="<f4").tobytes() for side in range(4)]
         labels = [label_map.name_of(label_id) or f"label_{label_id}" for label_id in objects.label_ids.tolist()]
+        for label_id, points in zip(objects.label_ids.tolist(), keypoints.column(objects), strict=True):
+            if points is not None:
+                names = keypoints.names_for(label_map, label_id, len(points))
+                accumulator.report.add_keypoints(points[None, :, 2].astype(np.int64), [names])
         present = [mask for mask in objects.masks if mask is not None]
         if masks:
             arrays = [mask.array for mask in present]

@@ -96,6 +96,8 @@ CHECKS: dict[str, str] = {
     "duplicate_source_id": "another record has the same image/source_id",
     "mask_decode": "an instance mask cannot be decoded",
     "mask_size": "an instance mask's size differs from the image size",
+    "keypoints": "keypoint lists disagree (not K points per object, num not the labeled points) or a point is "
+    "outside [0, 1]",
 }
 
 DEFAULT_MAX_FINDINGS = 1000
