@@ -365,8 +365,8 @@ def test_read_dataset_by_name_keeps_keypoints(tmp_path: Path) -> None:
 
 
 def test_filtering_and_merging_labels_keep_point_names_and_skeleton(tmp_path: Path) -> None:
+    from tfodkit.dataset_transforms import filter_labels
     from tfodkit.merge import merged_dataset
-    from tfodkit.transforms import filter_labels
 
     dataset = Dataset(sample_items(tmp_path), person_labels())
     kept = filter_labels(dataset, ["person"])

@@ -133,3 +133,21 @@ def test_fiftyone_to_voc_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixt
     report = convert(str(folder), str(tmp_path / "copy.tfrecord"), to_format="tfrecord")
     assert report.losses == {}
     assert "/data/run1/frame.jpg" in {item.image.name for item in read_dataset(str(tmp_path / "copy.tfrecord"))}
+
+
+@pytest.mark.parametrize("to_format", ["coco", "yolo"])
+def test_two_items_naming_one_image_file_are_refused(tmp_path: Path, to_format: str) -> None:
+    from tfodkit.errors import FormatError
+    from tfodkit.formats import tfod
+    from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects
+    from tfodkit.pipeline import convert
+    from tfodkit.samples import make_jpeg
+
+    items = [  # two items (ids differ) whose images have one name: the second would overwrite the first's file
+        Item(item_id, ImageRef("same.jpg", data=make_jpeg(8, 6, seed), width=8, height=6), Objects())
+        for seed, item_id in enumerate(["a", "b"])
+    ]
+    tfod.write(Dataset(items, LabelMap.from_names(["car"])), str(tmp_path / "in.tfrecord"))
+    with pytest.raises(FormatError, match="two items share the image file name 'same.jpg'"):
+        convert(str(tmp_path / "in.tfrecord"), str(tmp_path / "out"), to_format=to_format)
+    assert not (tmp_path / "out").exists()

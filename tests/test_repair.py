@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _cli import run
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tfodkit.errors import UsageError
@@ -70,19 +70,18 @@ def damage(
 
 
 def intact_records(
-    records: list[bytes], ranges: list[tuple[int, int]], origin: np.ndarray, flipped: np.ndarray
+    records: list[bytes], ranges: list[tuple[int, int]], original: bytes, damaged: bytes, origin: np.ndarray
 ) -> list[bytes]:
-    """The records whose framed bytes all survive, contiguous and unchanged."""
+    """The records whose framed bytes all survive, contiguous and unchanged, where the record started.
+
+    By content, not by where each byte came from: a cut can remove a record's last footer byte and bring in a
+    later byte of the same value (1 in 256), which leaves the record intact (found by hypothesis, seed 19951054).
+    """
     survivors = []
     for data, (start, end) in zip(records, ranges, strict=True):
         position = int(np.searchsorted(origin, start))  # cuts only delete: origins stay increasing
         stop = position + (end - start)
-        if (
-            stop <= len(origin)
-            and origin[position] == start
-            and origin[stop - 1] == end - 1
-            and not flipped[position:stop].any()
-        ):
+        if position < len(origin) and origin[position] == start and damaged[position:stop] == original[start:end]:
             survivors.append(data)
     return survivors
 
@@ -97,7 +96,7 @@ def check_case(tmp_path: Path, seed: int, flips: int, cuts: int, truncate: bool)
     source.write_bytes(damaged)
     report = repair(str(source), str(target))
     recovered = list(read_records(str(target)))
-    expected = intact_records(records, ranges, origin, flipped)
+    expected = intact_records(records, ranges, original, damaged, origin)
     assert recovered == expected
     assert report.records_recovered == len(expected)
     # records and damaged ranges tile the damaged file exactly
@@ -117,6 +116,7 @@ def test_random_cuts_and_flips_lose_only_damaged_records(tmp_path: Path, seed: i
 
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), flips=st.integers(0, 8), cuts=st.integers(0, 5), truncate=st.booleans())
+@example(seed=19951054, flips=1, cuts=3, truncate=False)  # a cut that leaves record 0 intact by content
 def test_property_every_intact_record_is_recovered(
     tmp_path_factory: pytest.TempPathFactory, seed: int, flips: int, cuts: int, truncate: bool
 ) -> None:

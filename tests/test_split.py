@@ -11,17 +11,12 @@ import pytest
 from _cli import run
 
 from tfodkit import convert
+from tfodkit.dataset_transforms import DatasetTransform, random_split
 from tfodkit.errors import UsageError
 from tfodkit.formats import coco, tfod
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects
 from tfodkit.samples import make_jpeg
-from tfodkit.transforms import (
-    DatasetTransform,
-    TransformChain,
-    apply_transforms,
-    random_split,
-    transform_from_spec,
-)
+from tfodkit.transforms import TransformChain, apply_transforms, transform_from_spec
 
 NAMES = ["car", "person", "bike"]
 

@@ -9,24 +9,21 @@ import numpy as np
 import pytest
 from pycocotools import mask as coco_mask
 
+from tfodkit.dataset_transforms import DATASET_TRANSFORMS, filter_labels, remap_labels, retarget_labels
 from tfodkit.errors import FormatError, UsageError
 from tfodkit.masks.raster import array_to_polygons, box_to_array, polygons_to_array
 from tfodkit.model import AREA, GROUP, IS_CROWD, Dataset, ImageRef, Item, LabelMap, Mask, Objects
 from tfodkit.transforms import (
-    DATASET_TRANSFORMS,
     TRANSFORMS,
     TransformChain,
     apply_transforms,
     apply_transforms_to_item,
     boxes_to_masks,
-    filter_labels,
     get_transform,
     mask_transforms,
     masks_to_polygons,
     merge_instance_parts,
     polygons_to_masks,
-    remap_labels,
-    retarget_labels,
     shapes_to_boxes,
     transform_from_spec,
     transform_names,

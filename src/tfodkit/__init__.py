@@ -59,18 +59,16 @@ _EXPORTS: dict[str, str] = {
             "TransformChain",
             "apply_transforms",
             "boxes_to_masks",
-            "filter_labels",
             "get_transform",
             "masks_to_polygons",
             "merge_instance_parts",
             "polygons_to_masks",
-            "remap_labels",
-            "retarget_labels",
             "shapes_to_boxes",
             "transform_names",
         ],
         "tfodkit.transforms",
     ),
+    **dict.fromkeys(["filter_labels", "remap_labels", "retarget_labels"], "tfodkit.dataset_transforms"),
     # inspection
     # from the defining submodules: importing tfodkit.inspection stays cheap, and diff, preview, repair and validate
     # share their names with their submodules
@@ -109,6 +107,9 @@ def __dir__() -> list[str]:
 # deliberate re-export (PEP 484), which ruff and mypy read without needing a literal __all__. diff, preview, repair and
 # validate come from their own modules: tfodkit.inspection has submodules of the same names.
 if TYPE_CHECKING:
+    from tfodkit.dataset_transforms import filter_labels as filter_labels
+    from tfodkit.dataset_transforms import remap_labels as remap_labels
+    from tfodkit.dataset_transforms import retarget_labels as retarget_labels
     from tfodkit.example import FeatureType as FeatureType
     from tfodkit.example import decode_example as decode_example
     from tfodkit.example import encode_example as encode_example
@@ -150,12 +151,9 @@ if TYPE_CHECKING:
     from tfodkit.transforms import TransformChain as TransformChain
     from tfodkit.transforms import apply_transforms as apply_transforms
     from tfodkit.transforms import boxes_to_masks as boxes_to_masks
-    from tfodkit.transforms import filter_labels as filter_labels
     from tfodkit.transforms import get_transform as get_transform
     from tfodkit.transforms import masks_to_polygons as masks_to_polygons
     from tfodkit.transforms import merge_instance_parts as merge_instance_parts
     from tfodkit.transforms import polygons_to_masks as polygons_to_masks
-    from tfodkit.transforms import remap_labels as remap_labels
-    from tfodkit.transforms import retarget_labels as retarget_labels
     from tfodkit.transforms import shapes_to_boxes as shapes_to_boxes
     from tfodkit.transforms import transform_names as transform_names

@@ -26,13 +26,14 @@ from tfodkit import losses as loss_accounting
 from tfodkit import output_safety, tolerance
 from tfodkit import progress as progress_events
 from tfodkit.boxes import clipping_boxes
+from tfodkit.dataset_transforms import retarget_labels
 from tfodkit.errors import UsageError
 from tfodkit.formats import check_options, detect_format, get_format
 from tfodkit.model import Dataset, Item
 from tfodkit.storage import recording_outputs
 from tfodkit.target_fit import fit_to_target
 from tfodkit.tolerance import skipping_bad_items
-from tfodkit.transforms import ItemTransform, apply_transforms, rasterizes_polygons, retarget_labels
+from tfodkit.transforms import ItemTransform, apply_transforms, rasterizes_polygons
 
 Transform = ItemTransform  # a step of convert(transforms=...); see tfodkit.transforms
 ON_ERROR = ("stop", "skip")  # what convert() does with a bad item (see tfodkit.tolerance)

@@ -5,8 +5,10 @@
   every object, so they are left out and counted as the loss ``unlabeled_object``.
 - **Image names that are not file names** (FiftyOne writes the absolute path of each image into
   ``image/filename``): a folder format (VOC, COCO, YOLO, CVAT XML) needs a relative name inside its folder, so
-  the name becomes its last part (``/data/imgs/a.jpg`` → ``a.jpg``); a name already taken in this pass is
-  renamed deterministically (``a_1.jpg``, ``a_2.jpg``…) and counted as the loss ``image_renamed``.
+  the name becomes its last part (``/data/imgs/a.jpg`` → ``a.jpg``); a name another renamed image of this pass
+  took already is renamed deterministically (``a_1.jpg``, ``a_2.jpg``…) and counted as the loss
+  ``image_renamed``. Only renamed names are remembered (a dataset of plain names costs no memory); one that meets
+  an unchanged name of another item is refused by the writer (``two items share the image file name``).
 - **Polylines** (CVAT ``<polyline>``: an open line, held as the object's points in ``polygons`` with the
   attribute ``shape`` = ``"polyline"``): only CVAT XML writes them back; for any other target the object keeps
   its box and loses its points (a line is no polygon: no mask, no segmentation), counted as ``polyline_as_box``.
@@ -49,7 +51,7 @@ def fit_to_target(dataset: Dataset, format_name: str) -> Dataset:
     keep_polylines = format_name == "cvat"
 
     def items() -> Iterator[Item]:
-        used: set[str] = set()  # image names given out in this pass (a writer may make several passes)
+        used: set[str] = set()  # names given to renamed images in this pass (a writer may make several passes)
         for item in dataset:
             if drop_unlabeled:
                 item = _without_unlabeled(item, dataset, format_name)
@@ -107,12 +109,12 @@ def _with_file_name(item: Item, used: set[str]) -> Item:
             number += 1
         safe = f"{stem}_{number}{extension}"
         report_loss("image_renamed", 1, "images renamed: their base names collide in the output folder")
+    if safe == name:
+        return item  # not remembered: only renamed names can meet each other here
     used.add(safe)
-    if safe != name:  # a new item and image reference: the input's stay as they were
-        known = item.image.known_size or (None, None)
-        image = ImageRef(safe, path=item.image.path, data=item.image.data, width=known[0], height=known[1])
-        return dataclasses.replace(item, id=item_id_from_name(safe), image=image)
-    return item
+    known = item.image.known_size or (None, None)  # a new item and image reference: the input's stay as they were
+    image = ImageRef(safe, path=item.image.path, data=item.image.data, width=known[0], height=known[1])
+    return dataclasses.replace(item, id=item_id_from_name(safe), image=image)
 
 
 def _is_safe(name: str) -> bool:

@@ -74,6 +74,8 @@ def save_image(image: ImageRef, target: Path) -> bool:
     """Copy the image's original bytes to ``target`` (never re-encoded); False when the image has no bytes."""
     if not image.has_bytes:
         return False
+    if target.exists():  # a fresh output folder: another item of this write already saved this name
+        raise FormatError(f"two items share the image file name {target.name!r}; one would overwrite the other")
     target.parent.mkdir(parents=True, exist_ok=True)
     if image.data is not None:
         target.write_bytes(image.data)
