@@ -35,7 +35,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,8 +49,7 @@ from tfodkit.formats import check_options, detect_format, get_format
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap
 
 # the pipeline's counting passes, shared so a merge reports exactly as a conversion does
-from tfodkit.pipeline import ConvertReport, ProgressCallback, _counting, _counting_read, read_dataset, write_dataset
-from tfodkit.storage import recording_outputs
+from tfodkit.pipeline import ConvertReport, ProgressCallback, _counting, _counting_read, read_dataset, write_counted
 from tfodkit.target_fit import fit_to_target
 
 DUPLICATE_IMAGE = "duplicate_image"
@@ -196,14 +194,7 @@ def merge(
             lambda: _counting(iter(fitted), merged, report, progress), merged.label_map, name="merged", length=None
         )
         inputs = [path for source in sources for path in output_safety.input_paths(source, {})]
-        with recording_outputs() as written:
-            write_dataset(
-                counted, target, to_format, workers=workers, overwrite=overwrite, inputs=inputs, **write_options
-            )
-    report.outputs = list(written)
-    report.losses = Counter(losses.counts)
-    report.objects -= sum(report.losses[kind] for kind in loss_accounting.OBJECTS_LEFT_OUT)
-    report.loss_messages = dict(losses.messages)
+        write_counted(counted, target, to_format, report, losses, workers, overwrite, inputs, write_options)
     report.labels = len(merged.label_map)
     report.seconds = time.perf_counter() - started
     return report

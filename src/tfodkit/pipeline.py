@@ -197,14 +197,7 @@ def convert(
             length=dataset.length,
         )
         inputs = output_safety.input_paths(source, read_options)
-        with recording_outputs() as written:
-            write_dataset(
-                counted, target, to_format, workers=workers, overwrite=overwrite, inputs=inputs, **write_options
-            )
-    report.outputs = list(written)
-    report.losses = Counter(losses.counts)
-    report.objects -= sum(report.losses[kind] for kind in loss_accounting.OBJECTS_LEFT_OUT)
-    report.loss_messages = dict(losses.messages)
+        write_counted(counted, target, to_format, report, losses, workers, overwrite, inputs, write_options)
     if skipped is not None:
         report.skipped = skipped.count
         report.skipped_examples = list(skipped.examples)
@@ -223,6 +216,27 @@ def _counting_read(dataset: Dataset, report: ConvertReport) -> Dataset:
             yield item
 
     return Dataset(items, dataset.label_map, name=dataset.name, length=dataset.length)
+
+
+def write_counted(
+    counted: Dataset,
+    target: str,
+    to_format: str,
+    report: ConvertReport,
+    losses: loss_accounting.Losses,
+    workers: int,
+    overwrite: bool,
+    inputs: Sequence[str | None],
+    write_options: Mapping[str, Any],
+) -> None:
+    """Write ``counted`` (a dataset whose passes fill ``report``) and put in ``report`` what the write made and lost:
+    the files written, the losses, the objects written (those handed to the writer less those it left out)."""
+    with recording_outputs() as written:
+        write_dataset(counted, target, to_format, workers=workers, overwrite=overwrite, inputs=inputs, **write_options)
+    report.outputs = list(written)
+    report.losses = Counter(losses.counts)
+    report.objects -= sum(report.losses[kind] for kind in loss_accounting.OBJECTS_LEFT_OUT)
+    report.loss_messages = dict(losses.messages)
 
 
 def _counting(
