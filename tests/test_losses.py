@@ -353,3 +353,22 @@ def test_subsets_in_one_record_file_are_a_loss(tmp_path: Path) -> None:
     report = convert(str(source), str(tmp_path / "one.tfrecord"), to_format="tfrecord")
     assert report.losses["subsets_merged"] == 2
     assert convert(str(source), str(tmp_path / "folder"), to_format="tfrecord").losses.get("subsets_merged") is None
+
+
+@pytest.mark.parametrize("to_format", ["yolo", "voc"])
+def test_label_ids_with_gaps_renumbered_by_yolo_are_a_loss(tmp_path: Path, to_format: str) -> None:
+    from tfodkit.model import Label
+
+    items = [
+        Item(
+            name,
+            ImageRef(f"{name}.jpg", data=make_jpeg(16, 12, seed), width=16, height=12),
+            Objects.from_boxes([[1, 1, 5, 5]], [label_id]),
+        )
+        for seed, (name, label_id) in enumerate([("a", 1), ("b", 3), ("c", 7)])
+    ]
+    labels = LabelMap([Label(1, "car"), Label(3, "bus"), Label(7, "bike")])
+    tfod.write(Dataset(items, labels), str(tmp_path / "in.tfrecord"))
+    report = convert(str(tmp_path / "in.tfrecord"), str(tmp_path / "out"), to_format=to_format)
+    expected = {"yolo": 2, "voc": None}[to_format]  # bus and bike move to 2 and 3; VOC keeps names only, no ids
+    assert report.losses.get("label_ids_renumbered") == expected

@@ -3,6 +3,8 @@
 - **Unlabeled objects** (``label_id`` 0, not in the label map: Datumaro's ``class/label`` 0 with ``class/text``
   ``""``, CVAT's ``label=""``): TFRecord keeps them as 0/``""``; VOC, COCO, YOLO and CVAT XML need a label for
   every object, so they are left out and counted as the loss ``unlabeled_object``.
+- **Label ids with gaps** (1, 3, 7): YOLO and ``hf`` number classes densely, so such ids come back as 1…N (the
+  names are kept); the labels whose id changes are counted as the loss ``label_ids_renumbered``.
 - **Image names that are not file names** (FiftyOne writes the absolute path of each image into
   ``image/filename``): a folder format (VOC, COCO, YOLO, CVAT XML) needs a relative name inside its folder, so
   the name becomes its last part (``/data/imgs/a.jpg`` → ``a.jpg``); a name another renamed image of this pass
@@ -39,6 +41,7 @@ from tfodkit.losses import report_loss
 from tfodkit.model import Dataset, ImageRef, Item, item_id_from_name
 
 NEEDS_LABELS = frozenset({"voc", "coco", "yolo", "cvat"})  # formats that cannot write an object without a label
+DENSE_CLASSES = frozenset({"yolo", "hf"})  # class k is the (k+1)-th label: ids with gaps are numbered anew
 FOLDER_FORMATS = frozenset({"voc", "coco", "yolo", "cvat"})  # formats naming files after images inside a folder
 SHAPE = "shape"  # per-object attribute naming a CVAT shape kind tfodkit holds in another column
 POLYLINE = "polyline"  # SHAPE of a CVAT <polyline>: its points are in ``polygons``, only CVAT XML writes them
@@ -48,6 +51,7 @@ def fit_to_target(dataset: Dataset, format_name: str) -> Dataset:
     """``dataset`` as ``format_name``'s writer can hold it (see the module docstring)."""
     drop_unlabeled = format_name in NEEDS_LABELS
     rename = format_name in FOLDER_FORMATS
+    dense = format_name in DENSE_CLASSES
     keep_polylines = format_name == "cvat"
 
     def items() -> Iterator[Item]:
@@ -60,6 +64,13 @@ def fit_to_target(dataset: Dataset, format_name: str) -> Dataset:
             if rename:
                 item = _with_file_name(item, used)
             yield item
+        if dense:  # after the pass: a reader may learn labels as it goes
+            renumbered = sum(1 for position, id in enumerate(dataset.label_map.ids, start=1) if id != position)
+            report_loss(
+                "label_ids_renumbered",
+                renumbered,
+                f"label ids renumbered: {format_name} numbers classes densely (names kept; ids with gaps change)",
+            )
 
     return Dataset(items, dataset.label_map, name=dataset.name, length=dataset.length)
 
