@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-import inspect
 import json
 import re
 import subprocess
@@ -21,9 +20,7 @@ ARCHITECTURE = ROOT / "docs" / "architecture.md"
 
 # A backquoted repo path: a file with one of these suffixes, or a folder (ending in "/"), possibly nested.
 PATH_TOKEN = re.compile(r"`((?:[\w.-]+/)*[\w.-]+\.(?:py|md|toml)|(?:[\w.-]+/)+)`")
-REPORTERS = {"report_loss": 0, "warn_count": 2}  # loss-reporting function -> position of its kind argument
 SNAKE = re.compile(r"[a-z][a-z0-9_]*")
-WARN_COUNT_DEFAULT = "annotation_skipped"  # warn_count(count, message, kind="annotation_skipped"); checked below
 
 
 # ------------------------------------------------------------------------------------------- paths named
@@ -111,8 +108,8 @@ def _call_name(call: ast.Call) -> str:
 
 
 def loss_kinds_in(source: str, where: str) -> set[str]:
-    """The loss kinds ``source`` reports: kind arguments of ``report_loss`` and ``warn_count`` (its default when
-    none is given), and of a tally's ``.add("kind", message, …)``. A kind passed through a parameter of the
+    """The loss kinds ``source`` reports: kind arguments of ``report_loss``, and of a tally's
+    ``.add("kind", message, …)``. A kind passed through a parameter of the
     enclosing function, or a variable in losses.py (the plumbing), is the caller's; any other unknown kind fails
     the test."""
     tree = ast.parse(source)
@@ -127,12 +124,10 @@ def loss_kinds_in(source: str, where: str) -> set[str]:
     for call in [node for node in ast.walk(tree) if isinstance(node, ast.Call)]:
         name = _call_name(call)
         argument: ast.expr | None = None
-        if name in REPORTERS:
-            position = REPORTERS[name]
+        if name == "report_loss":
             keywords = {keyword.arg: keyword.value for keyword in call.keywords}
-            argument = call.args[position] if len(call.args) > position else keywords.get("kind")
-            if argument is None:  # warn_count's default kind
-                kinds.add(WARN_COUNT_DEFAULT)
+            argument = call.args[0] if call.args else keywords.get("kind")
+            if argument is None:
                 continue
         elif name == "add" and len(call.args) >= 2 and isinstance(call.args[0], ast.Constant):
             argument = call.args[0]  # Tally.add(kind, message, count)
@@ -167,18 +162,12 @@ def _in_readme(kind: str, readme: str) -> bool:
 
 def test_every_loss_kind_reported_in_src_is_in_the_readme() -> None:
     kinds = reported_loss_kinds()
-    # the scan still finds kinds of each route: literal, module constant, f-string, tally, warn_count
+    # the scan still finds kinds of each route: literal, module constant, f-string, tally
     assert {"unlabeled_object", "box_clipped", "cvat_<kind>_skipped", "polygon_not_exported", "rle_not_kept"} <= kinds
     readme = README.read_text(encoding="utf-8")
     losses = readme.split("## Losses", 1)[1].split("\n## ", 1)[0]
     missing = sorted(kind for kind in kinds if not _in_readme(kind, losses))
     assert not missing, f"loss kinds reported in src/ but not listed in the README's Losses section: {missing}"
-
-
-def test_warn_count_default_kind_is_the_one_the_scan_assumes() -> None:
-    from tfodkit.formats._files import warn_count
-
-    assert inspect.signature(warn_count).parameters["kind"].default == WARN_COUNT_DEFAULT
 
 
 def test_the_loss_kind_scan_can_fail() -> None:
@@ -189,8 +178,6 @@ def test_the_loss_kind_scan_can_fail() -> None:
         "    report_loss(KIND, 1, 'm')\n"
         '    report_loss(f"cvat_{tag}_skipped", 1, "m")\n'
         "    report_loss(kind, 1, 'm')\n"
-        '    warn_count(1, "m", "third_argument")\n'
-        '    warn_count(1, "m")\n'
         '    tally.add("tallied_kind", "m", 2)\n'
         '    used.add("not a kind")\n'
     )
@@ -198,8 +185,6 @@ def test_the_loss_kind_scan_can_fail() -> None:
         "literal_kind",
         "from_constant",
         "cvat_<tag>_skipped",
-        "third_argument",
-        "annotation_skipped",
         "tallied_kind",
     }
     with pytest.raises(AssertionError, match="cannot tell the loss kind"):

@@ -50,21 +50,9 @@ EXPORT = textwrap.dedent(
 def test_plugin_records_decode_with_tensorflow(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     subprocess.run([sys.executable, "-c", EXPORT, str(tmp_path)], check=True, env=env, timeout=300)
-    features = {
-        "image/filename": tf.io.FixedLenFeature([], tf.string),
-        "image/source_id": tf.io.FixedLenFeature([], tf.string),
-        "image/height": tf.io.FixedLenFeature([], tf.int64),
-        "image/width": tf.io.FixedLenFeature([], tf.int64),
-        "image/encoded": tf.io.FixedLenFeature([], tf.string),
-        "image/format": tf.io.FixedLenFeature([], tf.string),
-        "image/object/bbox/xmin": tf.io.VarLenFeature(tf.float32),
-        "image/object/bbox/xmax": tf.io.VarLenFeature(tf.float32),
-        "image/object/bbox/ymin": tf.io.VarLenFeature(tf.float32),
-        "image/object/bbox/ymax": tf.io.VarLenFeature(tf.float32),
-        "image/object/class/label": tf.io.VarLenFeature(tf.int64),
-        "image/object/class/text": tf.io.VarLenFeature(tf.string),
-        "image/object/mask": tf.io.VarLenFeature(tf.string),
-    }
+    from test_scale_interop import load_recipe  # the tf.data recipe's feature spec: the keys every record has
+
+    features = {**load_recipe().FEATURES, "image/object/mask": tf.io.VarLenFeature(tf.string)}
     [record] = list(tf.data.TFRecordDataset(str(tmp_path / "train.tfrecord")))
     parsed = tf.io.parse_single_example(record, features)
 

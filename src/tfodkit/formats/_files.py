@@ -10,7 +10,6 @@ import shutil
 from pathlib import Path, PurePosixPath
 
 from tfodkit.errors import FormatError
-from tfodkit.losses import report_loss
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, image_format_of
 from tfodkit.storage import is_url, read_bytes
 
@@ -94,11 +93,6 @@ def checked_subset_name(subset: str) -> str:
     if not subset or subset in (".", "..") or any(char in subset for char in "/\\\x00\n"):
         raise FormatError(f"subset name {subset!r} cannot be a file name")
     return subset
-
-
-def warn_count(count: int, message: str, kind: str = "annotation_skipped") -> None:
-    """Report ``count`` things the output will not hold (nothing when zero) as one loss (see :mod:`tfodkit.losses`)."""
-    report_loss(kind, count, message)
 
 
 def embeds_images(dataset: Dataset) -> bool:

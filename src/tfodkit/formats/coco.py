@@ -58,9 +58,8 @@ from tfodkit.formats._files import (
     image_file_name,
     label_map_option,
     save_image,
-    warn_count,
 )
-from tfodkit.losses import Tally, count_image_losses, tallied
+from tfodkit.losses import Tally, count_image_losses, report_loss, tallied
 from tfodkit.model import Dataset, ImageRef, Item, Label, LabelMap, Mask, Objects
 from tfodkit.storage import UrlPath, as_path, open_binary
 from tfodkit.tolerance import skip_or_raise
@@ -257,17 +256,17 @@ def _iterate(
                 yield item
             if images_dir is None:
                 check_array(source.json_path, "images", required=True)
-    warn_count(
+    report_loss(
+        "degenerate_box_skipped",
         skipped,
         "COCO annotation(s) skipped: bbox width or height not positive (as create_coco_tf_record.py skips them)",
-        "degenerate_box_skipped",
     )
-    warn_count(
+    report_loss(
+        "rle_not_kept",
         dropped_rle,
         "COCO RLE segmentation(s) (crowd regions) not kept as masks; --masks polygons or --include-masks keeps them",
-        "rle_not_kept",
     )
-    warn_count(missing_images, "COCO image file(s) not found; their items carry no image bytes", "image_missing")
+    report_loss("image_missing", missing_images, "COCO image file(s) not found; their items carry no image bytes")
 
 
 def _item(

@@ -39,10 +39,9 @@ from tfodkit.formats._files import (
     image_file_name,
     label_map_option,
     save_image,
-    warn_count,
 )
 from tfodkit.formats._voc_layout import SETS, SETS_DIR, Folder, list_items, subfolders, year_folders
-from tfodkit.losses import Tally, count_image_losses, count_shape_losses, tallied
+from tfodkit.losses import Tally, count_image_losses, count_shape_losses, report_loss, tallied
 from tfodkit.model import Dataset, ImageRef, Item, LabelMap, Objects
 from tfodkit.storage import as_path, atomic_path, is_dir, is_file, join_path, list_folder, open_binary
 from tfodkit.tolerance import skip_or_raise
@@ -265,10 +264,10 @@ def _iterate(
             continue
         missing_images += item.image.path is None
         yield item
-    warn_count(
+    report_loss(
+        "image_missing",
         missing_images,
         "VOC annotation(s) have no image file in JPEGImages/; their items carry no image bytes",
-        "image_missing",
     )
 
 
